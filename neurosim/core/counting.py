@@ -1,0 +1,275 @@
+"""The counting observer: per layer operand pairs, nonzero pairs, resting probability and state transitions.
+
+Counts are exact and computed without touching every (input, weight) pair: for a dense layer the nonzero
+pairs are sum_i nnz(x[:, i]) * nnz(w[i, :]); for a convolution, the nonzero inputs summed over the batch
+are box-summed per kernel tap and multiplied by the nonzero filters at that tap.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numba import njit
+
+from ..events import MAC_KINDS, OperandRecord
+
+
+@njit(cache=True)
+def _col_nnz(a2):
+    """Nonzeros per column of a 2-D array."""
+    rows, cols = a2.shape
+    out = np.zeros(cols, np.int64)
+    for j in range(cols):
+        c = 0
+        for i in range(rows):
+            if a2[i, j] != 0:
+                c += 1
+        out[j] = c
+    return out
+
+
+@njit(cache=True)
+def _row_nnz(a2):
+    rows, cols = a2.shape
+    out = np.zeros(rows, np.int64)
+    for i in range(rows):
+        c = 0
+        for j in range(cols):
+            if a2[i, j] != 0:
+                c += 1
+        out[i] = c
+    return out
+
+
+@njit(cache=True)
+def _conv_forward_nnz(x, wnz, kh, kw, stride, pad, oh, ow):
+    """Nonzero (input, weight) pairs of a convolution; wnz[kh, kw, c] = nonzero filters at that tap."""
+    b, h, w, c = x.shape
+    m = np.zeros((h, w, c), np.int64)
+    for bi in range(b):
+        for hi in range(h):
+            for wi in range(w):
+                for ci in range(c):
+                    if x[bi, hi, wi, ci] != 0:
+                        m[hi, wi, ci] += 1
+    total = 0
+    for i in range(kh):
+        for j in range(kw):
+            for ci in range(c):
+                if wnz[i, j, ci] == 0:
+                    continue
+                s = 0
+                for p in range(oh):
+                    hi = p * stride + i - pad
+                    if hi < 0 or hi >= h:
+                        continue
+                    for q in range(ow):
+                        wi = q * stride + j - pad
+                        if 0 <= wi < w:
+                            s += m[hi, wi, ci]
+                total += s * wnz[i, j, ci]
+    return total
+
+
+@njit(cache=True)
+def _conv_wgrad_nnz(x, dy, kh, kw, stride, pad):
+    """Nonzero (input, gradient) pairs of the weight-gradient product of a convolution."""
+    b, h, w, c = x.shape
+    _, oh, ow, f = dy.shape
+    tot = np.zeros(b, np.int64)
+    for bi in range(b):
+        pc = np.zeros((h, w), np.int64)
+        for hi in range(h):
+            for wi in range(w):
+                n = 0
+                for ci in range(c):
+                    if x[bi, hi, wi, ci] != 0:
+                        n += 1
+                pc[hi, wi] = n
+        s = 0
+        for p in range(oh):
+            for q in range(ow):
+                nd = 0
+                for fi in range(f):
+                    if dy[bi, p, q, fi] != 0:
+                        nd += 1
+                if nd == 0:
+                    continue
+                npatch = 0
+                for i in range(kh):
+                    hi = p * stride + i - pad
+                    if hi < 0 or hi >= h:
+                        continue
+                    for j in range(kw):
+                        wi = q * stride + j - pad
+                        if 0 <= wi < w:
+                            npatch += pc[hi, wi]
+                s += nd * npatch
+        tot[bi] = s
+    return tot.sum()
+
+
+def _flat2(a: np.ndarray) -> np.ndarray:
+    return a.reshape(-1, a.shape[-1])
+
+
+def forward_pairs(rec: OperandRecord) -> tuple[int, int]:
+    """(all operand pairs, nonzero operand pairs) of a dense/conv layer's forward product."""
+    x, w, info = rec.x, rec.w, rec.layer
+    if info.kind == "dense":
+        nx = _col_nnz(x)
+        nw = _row_nnz(w)
+        return x.shape[0] * w.size, int(nx @ nw)
+    p = info.params
+    k, s, pad = p["kernel"], p["stride"], p["padding"]
+    oh, ow, f = info.out_shape
+    wnz = (w != 0).sum(axis=3)
+    nz = _conv_forward_nnz(x, wnz, k, k, s, pad, oh, ow)
+    return x.shape[0] * oh * ow * w.size, int(nz)
+
+
+def backward_pairs(rec: OperandRecord, input_grad: bool) -> tuple[int, int]:
+    """(all, nonzero) pairs of the backward products: dW = x * dy, and dX = dy * w unless first layer."""
+    x, w, dy, info = rec.x, rec.w, rec.dy, rec.layer
+    if info.kind == "dense":
+        pairs = x.shape[0] * w.size
+        nz = int(_row_nnz(x) @ _row_nnz(dy))
+        total = pairs
+        if input_grad:
+            nz += int(_col_nnz(dy) @ _col_nnz(w))
+            total += pairs
+        return total, nz
+    p = info.params
+    pairs = x.shape[0] * info.out_shape[0] * info.out_shape[1] * w.size
+    nz = int(_conv_wgrad_nnz(x, dy, p["kernel"], p["kernel"], p["stride"], p["padding"]))
+    total = pairs
+    if input_grad:
+        dcount = _col_nnz(_flat2(dy))
+        wcount = _col_nnz(_flat2(w))
+        nz += int(dcount @ wcount)
+        total += pairs
+    return total, nz
+
+
+@dataclass
+class LayerCounts:
+    """Accumulated counts of one dense/conv layer over a run."""
+
+    layer: int = 0
+    name: str = ""
+    kind: str = ""
+    weights: int = 0
+    batches: int = 0
+    samples: int = 0
+    operand_pairs: int = 0
+    nonzero_pairs: int = 0
+    nonzero_weights: int = 0  # summed over batches
+    activations: int = 0
+    nonzero_activations: int = 0
+    backward_pairs: int = 0
+    backward_nonzero_pairs: int = 0
+    weight_transitions: int = 0  # weights whose stored state changed, summed over updates
+    state_distance: int = 0  # states moved, summed over updates
+    updates: int = 0
+    eval_operand_pairs: int = 0
+    eval_nonzero_pairs: int = 0
+
+    @property
+    def resting_probability(self) -> float:
+        return 1.0 - self.nonzero_pairs / self.operand_pairs if self.operand_pairs else float("nan")
+
+    def row(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["resting_probability"] = self.resting_probability
+        d["nonzero_weight_fraction"] = self.nonzero_weights / (self.weights * self.batches) if self.batches else float("nan")
+        d["nonzero_activation_fraction"] = self.nonzero_activations / self.activations if self.activations else float("nan")
+        d["backward_resting_probability"] = (1.0 - self.backward_nonzero_pairs / self.backward_pairs
+                                             if self.backward_pairs else float("nan"))
+        return d
+
+
+CSV_COLUMNS = ["layer", "name", "kind", "weights", "operand_pairs", "nonzero_pairs", "resting_probability",
+               "weight_transitions", "state_distance", "nonzero_weight_fraction", "nonzero_activation_fraction",
+               "backward_pairs", "backward_nonzero_pairs", "backward_resting_probability", "batches", "samples",
+               "updates", "eval_operand_pairs", "eval_nonzero_pairs"]
+
+
+class CountingObserver:
+    """Counts operand pairs, nonzero pairs and state transitions per dense/conv layer."""
+
+    def __init__(self, count_eval: bool = False):
+        self.count_eval = count_eval
+        self.layers: dict[int, LayerCounts] = {}
+        self._first_mac: int | None = None
+
+    def _get(self, rec: OperandRecord) -> LayerCounts:
+        info = rec.layer
+        lc = self.layers.get(info.index)
+        if lc is None:
+            lc = self.layers[info.index] = LayerCounts(layer=info.index, name=info.name, kind=info.kind,
+                                                        weights=info.weight_count)
+            if self._first_mac is None or info.index < self._first_mac:
+                self._first_mac = info.index
+        return lc
+
+    def observe(self, rec: OperandRecord) -> None:
+        if rec.layer.kind not in MAC_KINDS:
+            return
+        lc = self._get(rec)
+        if rec.phase == "forward":
+            pairs, nz = forward_pairs(rec)
+            if rec.mode == "eval":
+                if self.count_eval:
+                    lc.eval_operand_pairs += pairs
+                    lc.eval_nonzero_pairs += nz
+                return
+            lc.operand_pairs += pairs
+            lc.nonzero_pairs += nz
+            lc.batches += 1
+            lc.samples += rec.batch_size
+            lc.nonzero_weights += int(np.count_nonzero(rec.w))
+            lc.activations += rec.x.size
+            lc.nonzero_activations += int(np.count_nonzero(rec.x))
+        elif rec.phase == "backward":
+            pairs, nz = backward_pairs(rec, input_grad=rec.layer.index != self._first_mac)
+            lc.backward_pairs += pairs
+            lc.backward_nonzero_pairs += nz
+        elif rec.phase == "update":
+            lc.weight_transitions += rec.changed
+            lc.state_distance += rec.distance
+            lc.updates += 1
+
+    # ---------------------------------------------------------------- results
+    def resting_probability(self) -> float:
+        pairs = sum(l.operand_pairs for l in self.layers.values())
+        nz = sum(l.nonzero_pairs for l in self.layers.values())
+        return 1.0 - nz / pairs if pairs else float("nan")
+
+    def rows(self) -> list[dict]:
+        return [self.layers[k].row() for k in sorted(self.layers)]
+
+    def write_csv(self, path) -> None:
+        with open(path, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+            w.writeheader()
+            for r in self.rows():
+                w.writerow(r)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Counts as arrays (for checkpoints)."""
+        names = [f.name for f in fields(LayerCounts) if f.name not in ("name", "kind")]
+        return {f"count.{k}.{n}": np.array(getattr(lc, n)) for k, lc in self.layers.items() for n in names} | {
+            f"count.{k}.name": np.array(lc.name) for k, lc in self.layers.items()} | {
+            f"count.{k}.kind": np.array(lc.kind) for k, lc in self.layers.items()}
+
+    def load_state(self, d: dict[str, np.ndarray]) -> None:
+        self.layers.clear()
+        keys = sorted({int(k.split(".")[1]) for k in d if k.startswith("count.")})
+        for k in keys:
+            lc = LayerCounts()
+            for f in fields(LayerCounts):
+                v = d[f"count.{k}.{f.name}"]
+                setattr(lc, f.name, str(v) if f.name in ("name", "kind") else int(v))
+            self.layers[k] = lc
+        self._first_mac = min(keys) if keys else None

@@ -1,0 +1,172 @@
+"""One run: wires dataset, functional core, observers and reports together.
+
+Everything that can be wrong with the input (workload keys, method, N, data files, network shape) is
+checked before the output directory is created, so a failed run leaves nothing behind.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .core.counting import CSV_COLUMNS, CountingObserver
+from .core.methods import Method, make_method
+from .core.network import Network, build_network
+from .core.train import TrainConfig, TrainResult, train
+from .data import Dataset, load_dataset
+from .events import ObserverGroup
+from .report.files import write_csv, write_json, write_npz
+from .spec import parse_network
+from .workload import Workload, WorkloadError, load_workload
+
+REPORTS_DIR = Path("reports")
+
+
+@dataclass
+class Overrides:
+    """Command-line overrides of a workload's settings (None: keep the workload's)."""
+
+    method: str | None = None
+    N: int | None = None
+    epochs: int | None = None
+    batch: int | None = None
+    seed: int | None = None
+    lr_start: float | None = None
+    lr_fin: float | None = None
+
+
+@dataclass
+class Prepared:
+    """A validated run, ready to train: nothing has been written yet."""
+
+    workload: Workload
+    method: Method
+    data: Dataset
+    net: Network
+    cfg: TrainConfig
+    seed: int
+
+
+def make_method_for(w: Workload, method: str, N: int | None) -> Method:
+    dst = dict(w.dst)
+    opts = {k: dst[k] for k in ("tau", "m", "L") if k in dst}
+    act = w.activation
+    if method != w.method and isinstance(act, dict):
+        act = None  # the workload's activation belongs to its own method
+    try:
+        return make_method(method, N=N, activation=act, **opts)
+    except ValueError as e:
+        raise WorkloadError(f"{w.source}: {e}") from None
+
+
+def prepare(workload: str | Path | Workload, ov: Overrides | None = None, data_dir: str | Path | None = None) -> Prepared:
+    """Load and validate everything a run needs."""
+    ov = ov or Overrides()
+    w = workload if isinstance(workload, Workload) else load_workload(workload)
+    method_name = ov.method or w.method
+    N = ov.N if ov.N is not None else (w.N if method_name == w.method else None)
+    method = make_method_for(w, method_name, N)
+    seed = w.seed if ov.seed is None else ov.seed
+    tr = dict(w.train)
+    for key in ("epochs", "batch", "lr_start", "lr_fin"):
+        if getattr(ov, key) is not None:
+            tr[key] = getattr(ov, key)
+    cfg = TrainConfig(seed=seed, **tr)
+    cfg.validate(w.source)
+    data = load_dataset(w.dataset, data_dir=data_dir, seed=seed, source=w.source)
+    if len(data.x_train) == 0:
+        raise WorkloadError(f"{w.source}: the training split is empty")
+    try:
+        net = build_network(parse_network(w.network), data.input_shape, data.num_classes, method, seed=seed,
+                            loss=w.loss, batch_norm=w.batch_norm)
+    except ValueError as e:
+        raise WorkloadError(f"{w.source}: key 'network': {e}") from None
+    return Prepared(w, method, data, net, cfg, seed)
+
+
+def run_id(p: Prepared) -> str:
+    n = f"-N{p.method.N}" if p.method.name == "dst" else ""
+    return f"{p.workload.name}-{p.method.name}{n}-seed{p.seed}"
+
+
+def model_meta(p: Prepared) -> dict[str, Any]:
+    """What is needed to rebuild the network around saved weights."""
+    m = p.method
+    return {"workload": p.workload.name, "network": p.workload.network, "method": m.name, "N": m.N, "L": m.L,
+            "activation": asdict(m.activation), "loss": p.net.loss, "input_shape": list(p.data.input_shape),
+            "num_classes": p.data.num_classes, "batch_norm": p.workload.batch_norm, "seed": p.seed}
+
+
+def save_model(path: Path, p: Prepared) -> None:
+    """Trained weights in their stored form (DST: integer state indices), BN parameters and metadata; no pickle."""
+    arrays = dict(p.net.arrays())
+    arrays["meta"] = np.array(json.dumps(model_meta(p)))
+    write_npz(path, arrays)
+
+
+def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: bool = True, observers=(),
+                     log=None) -> dict[str, Any]:
+    """Train with the counting observer (plus any others), then write summary.json, layers.csv, model.npz."""
+    counter = CountingObserver()
+    observer = ObserverGroup([counter, *observers]) if observers else counter
+    fresh = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    ck = out / "checkpoint.npz"
+    if not resume and ck.exists():
+        ck.unlink()
+    t0 = time.perf_counter()
+    try:
+        # the counting observer's state travels in the checkpoint so whole-run counts survive a resume
+        res: TrainResult = train(p.net, p.data, p.cfg, observer=_Stateful(observer, counter), checkpoint=ck,
+                                 resume=resume, progress=progress, log=log)
+    except BaseException:
+        if fresh and not any(f.name != "checkpoint.npz" for f in out.iterdir()) and not ck.exists():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    d = p.data
+    acc = {"train": p.net.accuracy(d.x_train, d.y_train, p.cfg.eval_batch),
+           "validation": p.net.accuracy(d.x_val, d.y_val, p.cfg.eval_batch),
+           "test": p.net.accuracy(d.x_test, d.y_test, p.cfg.eval_batch)}
+    m = p.method
+    summary = {
+        "workload": p.workload.name, "workload_file": p.workload.source, "network": p.workload.network,
+        "method": m.name, "N": m.N if m.name in ("dst", "gxnor") else None, "activation": asdict(m.activation),
+        "seed": p.seed, "epochs": p.cfg.epochs, "epochs_run": res.epochs_run, "best_epoch": res.best_epoch,
+        "batch": p.cfg.batch, "lr_start": p.cfg.lr_start, "lr_fin": p.cfg.lr_fin, "optimizer": p.cfg.optimizer,
+        "accuracy": acc, "samples_per_second": res.samples_per_second, "train_seconds": res.train_seconds,
+        "resting_probability": counter.resting_probability(),
+        "weights": p.net.weight_count(),
+        "weight_bits_stored": p.net.mac_layers[0].weights.stored_bits,
+        "weight_bits_deployed": p.net.mac_layers[0].weights.deployed_bits,
+        "optimizer_state_bits_per_weight": 64 if p.cfg.optimizer == "adam" else 0,
+        "dataset": {"name": d.name, "train": len(d.x_train), "validation": len(d.x_val), "test": len(d.x_test)},
+        "history": res.history, "wall_seconds": time.perf_counter() - t0,
+        "neurosim_version": __version__, "python": platform.python_version(),
+    }
+    write_json(out / "summary.json", summary)
+    write_csv(out / "layers.csv", counter.rows(), CSV_COLUMNS)
+    save_model(out / "model.npz", p)
+    return summary
+
+
+class _Stateful:
+    """Forwards records to `observer`, and checkpoint state to/from the counting observer."""
+
+    def __init__(self, observer, counter: CountingObserver):
+        self.observer, self.counter = observer, counter
+
+    def observe(self, rec) -> None:
+        self.observer.observe(rec)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return self.counter.state()
+
+    def load_state(self, d: dict[str, np.ndarray]) -> None:
+        self.counter.load_state(d)
