@@ -17,11 +17,15 @@ Usage::
     python benchmarks/torch_gxnor.py --net cnn --epochs 5 --data ../shared/datasets/mnist
     python benchmarks/torch_gxnor.py --net mlp --data DIR --speed-only
 
-The last line printed is one JSON object with the results.
+The last line printed is one JSON object with the results. The command line applies
+tune_malloc() (glibc allocator thresholds) unless --no-malloc-tuning is given; --channels-last
+runs the same NCHW model with torch.channels_last strides (faster for the cnn on many CPUs).
 """
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import gzip
 import json
 import math
@@ -34,7 +38,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 # Weight space Z_1 on [-L, L]: states {-1, 0, 1}, spacing dz = L / 2^(N-1) = 1.
 WEIGHT_L = 1.0
@@ -101,26 +104,23 @@ def stochastic_round_(w: torch.Tensor, generator: torch.Generator,
 
 def dst_project_(w: torch.Tensor, dw: torch.Tensor, m: float, generator: torch.Generator,
                  L: float = WEIGHT_L, dz: float = WEIGHT_DZ,
-                 scratch: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+                 scratch: tuple[torch.Tensor, ...] | None = None) -> torch.Tensor:
     """In place: discrete state transition of grid weights w by the continuous increment dw.
 
     dw is clipped so that w + dw stays in [-L, L]; kappa = trunc(dw / dz), nu = dw - kappa dz;
     w += (kappa + sign(dw) * Bernoulli(tanh(m |nu| / dz))) * dz.
-    dw is overwritten; `scratch` (two tensors shaped like w) avoids allocating temporaries.
+    dw is overwritten; `scratch` (three tensors shaped like w) avoids allocating temporaries.
     """
-    if scratch is None:
-        scratch = (torch.empty_like(w), torch.empty_like(w))
-    step, tmp = scratch
+    step, tmp, jump = scratch if scratch is not None else tuple(torch.empty_like(w) for _ in range(3))
     # min(L - w, dw) for dw >= 0, max(-L - w, dw) otherwise (-L - w <= 0 <= L - w)
     torch.clamp(dw, min=torch.sub(-L, w, out=tmp), max=torch.sub(L, w, out=step), out=dw)
     if dz != 1.0:
         dw.div_(dz)                                # from here on dw is in units of dz
     kappa = torch.trunc(dw, out=step)
-    nu = dw.sub_(kappa)                            # same sign as dw, or 0
-    sign = torch.sign(nu, out=tmp)                 # sign(nu) = sign(dw) wherever tau > 0
-    tau = nu.abs_().mul_(m).tanh_()
-    jump = torch.rand(w.shape, generator=generator, dtype=w.dtype).lt_(tau)   # Bernoulli(tau)
-    step.addcmul_(sign, jump)                      # kappa + sign(dw) * Bernoulli(tau)
+    nu = dw.sub_(kappa)                            # same sign as dw, or 0 (then tau = 0)
+    tau = torch.abs(nu, out=tmp).mul_(m).tanh_()
+    torch.rand(w.shape, generator=generator, out=jump).lt_(tau)   # Bernoulli(tau) as 0. / 1.
+    step.add_(jump.copysign_(nu))                  # kappa + sign(dw) * Bernoulli(tau)
     return w.add_(step, alpha=dz)
 
 
@@ -195,8 +195,8 @@ class GXNORUpdater:
         self.step_count = 0
         self.exp_avg = [torch.zeros_like(w, dtype=torch.float32) for w in self.weights]
         self.exp_avg_sq = [torch.zeros_like(w, dtype=torch.float32) for w in self.weights]
-        # per-weight scratch: the increment dW and the two temporaries of the DST projection
-        self.scratch = [tuple(torch.empty_like(w) for _ in range(3)) for w in self.weights]
+        # per-weight scratch: the increment dW and the three temporaries of the DST projection
+        self.scratch = [tuple(torch.empty_like(w) for _ in range(4)) for w in self.weights]
         self.bn_opt = torch.optim.Adam(bn_params, lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS)
 
     def set_lr(self, lr: float) -> None:
@@ -215,14 +215,14 @@ class GXNORUpdater:
         b1, b2 = ADAM_BETAS
         bc1 = 1.0 - b1 ** self.step_count
         bc2_sqrt = math.sqrt(1.0 - b2 ** self.step_count)
-        for w, m1, m2, (dw, s1, s2) in zip(self.weights, self.exp_avg, self.exp_avg_sq, self.scratch):
+        for w, m1, m2, (dw, *scratch) in zip(self.weights, self.exp_avg, self.exp_avg_sq, self.scratch):
             g = w.grad
             m1.lerp_(g, 1.0 - b1)
             m2.mul_(b2).addcmul_(g, g, value=1.0 - b2)
             # dW = -lr * mhat / (sqrt(vhat) + eps)
             torch.sqrt(m2, out=dw).div_(bc2_sqrt).add_(ADAM_EPS)
             torch.div(m1, dw, out=dw).mul_(-self.lr / bc1)
-            dst_project_(w, dw, self.m, self.generator, scratch=(s1, s2))
+            dst_project_(w, dw, self.m, self.generator, scratch=scratch)
         self.bn_opt.step()
 
 
@@ -325,6 +325,25 @@ def train_torch(net: str, x_train, y_train, x_test, y_test, *, epochs: int = 1, 
     }
 
 
+def tune_malloc() -> bool:
+    """Keep freed heap memory in the process (glibc mallopt; process-wide, Linux only).
+
+    PyTorch's CPU allocator is plain malloc, and glibc hands large freed blocks back to the kernel
+    (munmap / heap trimming), so the next activation or gradient tensor of that size faults its
+    pages in again, which is slow in VMs. Raising the mmap and trim thresholds keeps that memory
+    in the process (PyTorch's CPU performance guide makes the same point via jemalloc/tcmalloc).
+    Returns False where it could not be applied.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        ok = libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024)     # glibc's maximum
+        ok &= libc.mallopt(m_trim_threshold, 1024 * 1024 * 1024)
+        return bool(ok)
+    except (OSError, AttributeError):
+        return False
+
+
 # ----------------------------------------------------------------------------------------------
 # MNIST (gzip IDX) loading and command line
 # ----------------------------------------------------------------------------------------------
@@ -347,12 +366,12 @@ LABELS = "t10k-labels-idx1-ubyte.gz"
 
 
 def find_mnist_dir(data: str | None) -> Path:
-    candidates = []
-    if data:
-        candidates += [Path(data), Path(data) / "mnist"]
+    """DIR, DIR/mnist or $NEUROSIM_DATA/mnist; without DIR also <repo>/../shared/datasets/mnist."""
+    candidates = [Path(data), Path(data) / "mnist"] if data else []
     if os.environ.get("NEUROSIM_DATA"):
         candidates.append(Path(os.environ["NEUROSIM_DATA"]) / "mnist")
-    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist")
+    if not data:
+        candidates.append(Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist")
     for c in candidates:
         if (c / IMAGES).is_file() and (c / LABELS).is_file():
             return c
@@ -386,10 +405,13 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-batches", type=int, default=None)
+    p.add_argument("--no-malloc-tuning", action="store_true",
+                   help="leave glibc malloc at its defaults (see tune_malloc)")
     p.add_argument("--channels-last", action="store_true",
                    help="torch.channels_last strides for the 4-d tensors (default: dense NCHW)")
     args = p.parse_args(argv)
 
+    malloc_tuned = False if args.no_malloc_tuning else tune_malloc()
     xtr, ytr, xte, yte = load_mnist_test_split(args.data)
     epochs, max_batches = args.epochs, args.max_batches
     if args.speed_only:
@@ -399,6 +421,7 @@ def main(argv=None) -> int:
                       seed=args.seed, threads=args.threads, max_batches=max_batches,
                       channels_last=args.channels_last)
     res["speed_only"] = bool(args.speed_only)
+    res["malloc_tuned"] = malloc_tuned
     print(json.dumps(res))
     return 0
 

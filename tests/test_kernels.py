@@ -196,7 +196,12 @@ def test_maxpool_forward_3x3_stride2_and_ties():
     assert a[0, 0, 0, 0] == 2 and a[0, 0, 0, 1] == 0
 
 
-@pytest.mark.parametrize("pool,stride,shape", [(2, 2, (2, 6, 6, 3)), (3, 2, (2, 7, 8, 2)), (2, 2, (1, 5, 7, 2)), (2, 3, (2, 8, 7, 2))])
+@pytest.mark.parametrize("pool,stride,shape", [
+    (2, 2, (2, 6, 6, 3)),  # MNIST-style 2x2/2
+    (3, 2, (2, 7, 8, 2)),  # overlapping windows
+    (2, 2, (1, 5, 7, 2)),  # odd sizes: floor, uncovered border gets zero gradient
+    (2, 3, (2, 8, 7, 2)),  # gaps between windows
+])
 def test_maxpool_backward_fd(pool, stride, shape):
     rng = np.random.default_rng(9)
     x = unique_input(rng, shape)
@@ -264,7 +269,8 @@ def test_batchnorm_eval_closed_form(dtype):
     y = K.batchnorm_forward_eval(x, gamma, beta, mean, var, eps=1e-3)
     ref = gamma * (x.astype(np.float64) - mean) / np.sqrt(var + 1e-3) + beta
     assert y.dtype == dtype and y.flags.c_contiguous
-    np.testing.assert_allclose(y, ref, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5 if dtype == np.float32 else 1e-12)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(y, ref, rtol=tol, atol=tol)
 
 
 def test_batchnorm_deterministic_large():
@@ -304,3 +310,13 @@ def test_all_outputs_dtype_and_contiguous(dtype):
     # non-contiguous inputs are accepted
     yt, _ = K.conv2d_forward(np.asfortranarray(x), w, 1, 1)
     np.testing.assert_array_equal(yt, y)
+
+
+def test_runtime_configuration():
+    import os
+
+    had_spin = "GOMP_SPINCOUNT" in os.environ
+    layer = K.configure_threads()  # idempotent; the kernels above already started the pool
+    assert layer in ("omp", "workqueue", "tbb")
+    assert ("GOMP_SPINCOUNT" in os.environ) == had_spin  # the temporary setting does not leak
+    assert isinstance(K.tune_allocator(), bool)

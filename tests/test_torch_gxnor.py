@@ -140,9 +140,11 @@ def test_short_training_lowers_loss(tg):
     assert res["samples_per_second"] > 0
 
 
-def test_cnn_smoke_and_max_batches(tg):
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_cnn_smoke_and_max_batches(tg, channels_last):
     x, y = _learnable_problem(300, 2)
-    res = tg.train_torch("cnn", x, y, x[:50], y[:50], epochs=1, batch=20, max_batches=3, threads=1)
+    res = tg.train_torch("cnn", x, y, x[:50], y[:50], epochs=1, batch=20, max_batches=3, threads=1,
+                         channels_last=channels_last)
     assert res["net"] == "cnn" and 0.0 <= res["test_accuracy"] <= 1.0
     assert res["samples_per_second"] > 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .rng import stream_key, uniform
 from .spaces import DiscreteSpace
@@ -20,12 +20,12 @@ TAU_TANH = 1
 TAU_MODES = {"linear": TAU_LINEAR, "tanh": TAU_TANH}
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _dst_kernel(state, dw, values, transitions, dz, L, max_index, tau_mode, m, key):
     n = state.size
     changed = 0
     distance = 0
-    for i in prange(n):
+    for i in range(n):
         s = state[i]
         w = s * dz - L
         d = float(dw[i])

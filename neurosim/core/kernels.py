@@ -6,27 +6,25 @@ There are no biases (batch norm follows every layer).
 Everything works for float32 (training) and float64 (finite-difference tests): numba dispatches on dtype and
 the GEMMs go to BLAS through ``np.matmul`` on contiguous arrays.  All outputs are C-contiguous and of the
 dtype of the activations.  The numba loops are parallel over independent outputs only (or over fixed-size row
-chunks followed by a sequential reduction), so results are bit-identical from run to run and do not depend on
-the number of threads.
+chunks followed by a reduction in chunk order), so results are bit-identical from run to run and do not depend
+on the number of numba threads.
 
 Most functions accept optional preallocated output buffers (keyword-only ``out=``, ``cols_out=``, ...); they
 must be C-contiguous, of the right shape and dtype, and are returned (filled) instead of fresh arrays.
+
+Runtime settings (process-wide, see :func:`configure_threads` and :func:`tune_allocator`): at import, glibc's
+malloc is told to keep freed large blocks (fresh page-faulted memory for every big temporary cost ~25% of a
+CNN step); at the first kernel call, numba's pool is started with the OpenMP layer and a short spin-wait so
+that it does not fight OpenBLAS's threads for the cores.
 """
 from __future__ import annotations
 
 import os
+import sys
 
 import numba
 import numpy as np
 from numba import njit, prange
-
-# The kernels alternate numba parallel regions with multi-threaded BLAS calls.  With numba's default OpenMP
-# layer the OpenMP workers spin-wait after every region and steal the cores from the BLAS threads (a CNN
-# training step measured 2-3x slower on 2 cores).  numba's own 'workqueue' pool sleeps instead.  Only applied
-# when the user has not chosen a layer (env NUMBA_THREADING_LAYER) and takes effect if no parallel numba
-# function has run yet in this process.
-if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
-    numba.config.THREADING_LAYER = "workqueue"
 
 __all__ = [
     "dense_forward",
@@ -41,6 +39,8 @@ __all__ = [
     "batchnorm_forward_train",
     "batchnorm_forward_eval",
     "batchnorm_backward",
+    "configure_threads",
+    "tune_allocator",
 ]
 
 # Rows per chunk of the batch-norm reductions.  Fixed (not derived from the thread count) so that the
@@ -48,7 +48,90 @@ __all__ = [
 _BN_CHUNK = 512
 
 
+# ----------------------------------------------------------------------------------------------- runtime
+_threads_ready = False
+
+
+def _system_gomp_loaded() -> bool:
+    """Whether the system GNU OpenMP runtime (the one numba's 'omp' layer links) is already in the process."""
+    try:
+        with open("/proc/self/maps") as fh:
+            return any(os.path.basename(line.split()[-1]).startswith("libgomp.so") for line in fh if "/" in line)
+    except OSError:
+        return True
+
+
+def configure_threads(spincount: int = 1000) -> str:
+    """Start numba's thread pool with settings that suit kernels interleaved with multi-threaded BLAS calls.
+
+    The kernels alternate numba parallel regions with OpenBLAS GEMMs.  With numba's default OpenMP layer the
+    OpenMP workers busy-wait ~300k spins after every region and steal the cores from the BLAS threads (a CNN
+    training step measured 2-3x slower on 2 cores); numba's 'workqueue' pool sleeps instead but costs ~100 us
+    per parallel launch.  So: the 'omp' layer with a short spin (``GOMP_SPINCOUNT``, set only while numba
+    loads its OpenMP runtime, then restored, so e.g. torch's own OpenMP is not affected), else 'workqueue'.
+
+    Called lazily by the first kernel call; a no-op when the pool is already running or when the user chose a
+    layer (``NUMBA_THREADING_LAYER``) -- then numba's own choice applies.  Like numba's default layer, the
+    'omp' layer must not be used in a child forked after it started (use the 'spawn' or 'forkserver' start
+    method for worker processes that run kernels).  Returns the threading layer in use.
+    """
+    global _threads_ready
+    from numba.np.ufunc import parallel as _par
+
+    _threads_ready = True
+    if not _par._is_initialized:
+        user_choice = "NUMBA_THREADING_LAYER" in os.environ or str(numba.config.THREADING_LAYER) != "default"
+        if not user_choice:
+            if sys.platform.startswith("linux") and not _system_gomp_loaded():
+                saved = os.environ.get("GOMP_SPINCOUNT")
+                if saved is None and "OMP_WAIT_POLICY" not in os.environ:
+                    os.environ["GOMP_SPINCOUNT"] = str(int(spincount))
+                try:
+                    numba.config.THREADING_LAYER = "omp"
+                    _par._launch_threads()
+                except Exception:  # no OpenMP runtime: fall back to numba's own pool
+                    numba.config.THREADING_LAYER = "workqueue"
+                finally:
+                    if saved is None:
+                        os.environ.pop("GOMP_SPINCOUNT", None)
+            else:
+                numba.config.THREADING_LAYER = "workqueue"
+        _par._launch_threads()
+    return numba.threading_layer()
+
+
+def tune_allocator(mmap_threshold: int = 1 << 30, trim_threshold: int = (1 << 31) - 1) -> bool:
+    """Keep freed large arrays in the malloc heap instead of giving them back to the OS (glibc only).
+
+    By default glibc serves big blocks (> 32 MiB at most, often much less) with fresh ``mmap`` pages and trims
+    the heap top on free, so every large temporary (im2col matrices, activations) is page-faulted and zeroed
+    by the kernel again at each training step: ~25% of a small-CNN step on 2 cores.  Raising the mmap and trim
+    thresholds makes repeated same-size allocations reuse warm memory.  Process-wide; called at import unless
+    the environment sets ``NEUROSIM_NO_MALLOC_TUNING=1``.  Returns whether it was applied.
+    """
+    import ctypes
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        ok = libc.mallopt(-3, int(mmap_threshold)) == 1  # M_MMAP_THRESHOLD
+        ok &= libc.mallopt(-1, int(trim_threshold)) == 1  # M_TRIM_THRESHOLD
+        return bool(ok)
+    except (OSError, AttributeError):  # not glibc (e.g. musl)
+        return False
+
+
+if os.environ.get("NEUROSIM_NO_MALLOC_TUNING", "") in ("", "0"):
+    tune_allocator()
+
+
 # ----------------------------------------------------------------------------------------------- helpers
+def _ensure_threads():
+    if not _threads_ready:
+        configure_threads()
+
+
 def _check_out(out, shape, dtype, name):
     if out is None:
         return np.empty(shape, dtype=dtype)
@@ -102,9 +185,12 @@ def dense_backward(x, w, dy, need_dx: bool = True, *, dx_out=None, dw_out=None):
 @njit(parallel=True, cache=True)
 def _im2col_kernel(x3, W, C, kh, kw, stride, pad, OH, OW, cols):
     # x3: (B, H, W*C) view of the NHWC input; cols: (B*OH*OW, kh*kw*C), column order (i, j, c).
+    # Inner copies index 1-D row views with unsigned offsets: numba then emits no negative-index wraparound
+    # code and LLVM vectorizes them (3-4x faster than signed 2-D indexing here).
     B = x3.shape[0]
     H = x3.shape[1]
     seg = kw * C
+    useg = np.uint64(seg)
     WC = W * C
     for t in prange(B * OH):
         b = t // OH
@@ -114,23 +200,24 @@ def _im2col_kernel(x3, W, C, kh, kw, stride, pad, OH, OW, cols):
         for ow in range(OW):
             iw0 = ow * stride - pad
             off = iw0 * C
+            dst = cols[r]
             for i in range(kh):
                 ih = ih0 + i
-                base = i * seg
+                base = np.uint64(i * seg)
                 if ih < 0 or ih >= H:
-                    for k in range(seg):
-                        cols[r, base + k] = 0
+                    for k in range(useg):
+                        dst[base + k] = 0
                 elif iw0 >= 0 and iw0 + kw <= W:
                     # the kw*C input values of this kernel row are contiguous in NHWC
+                    src = x3[b, ih]
+                    o = np.uint64(off)
+                    for k in range(useg):
+                        dst[base + k] = src[o + k]
+                else:  # left/right border with padding
+                    src = x3[b, ih]
                     for k in range(seg):
-                        cols[r, base + k] = x3[b, ih, off + k]
-                else:
-                    for k in range(seg):
-                        p = off + k
-                        if p >= 0 and p < WC:
-                            cols[r, base + k] = x3[b, ih, p]
-                        else:
-                            cols[r, base + k] = 0
+                        q = off + k
+                        dst[base + np.uint64(k)] = src[np.uint64(q)] if (q >= 0 and q < WC) else 0
             r += 1
 
 
@@ -141,30 +228,36 @@ def _col2im_kernel(dcols, W, C, kh, kw, stride, pad, OH, OW, dx3):
     B = dx3.shape[0]
     H = dx3.shape[1]
     seg = kw * C
+    useg = np.uint64(seg)
     WC = W * C
+    uWC = np.uint64(WC)
     for b in prange(B):
         for ih in range(H):
-            for p in range(WC):
-                dx3[b, ih, p] = 0
+            row = dx3[b, ih]
+            for q in range(uWC):
+                row[q] = 0
         r = b * OH * OW
         for oh in range(OH):
             ih0 = oh * stride - pad
             for ow in range(OW):
                 iw0 = ow * stride - pad
                 off = iw0 * C
+                src = dcols[r]
                 for i in range(kh):
                     ih = ih0 + i
                     if ih < 0 or ih >= H:
                         continue
-                    base = i * seg
+                    base = np.uint64(i * seg)
+                    dst = dx3[b, ih]
                     if iw0 >= 0 and iw0 + kw <= W:
-                        for k in range(seg):
-                            dx3[b, ih, off + k] += dcols[r, base + k]
+                        o = np.uint64(off)
+                        for k in range(useg):
+                            dst[o + k] += src[base + k]
                     else:
                         for k in range(seg):
-                            p = off + k
-                            if p >= 0 and p < WC:
-                                dx3[b, ih, p] += dcols[r, base + k]
+                            q = off + k
+                            if q >= 0 and q < WC:
+                                dst[np.uint64(q)] += src[base + np.uint64(k)]
                 r += 1
 
 
@@ -177,6 +270,7 @@ def im2col(x, kh: int, kw: int, stride: int = 1, padding: int = 0, *, out=None):
     if OH <= 0 or OW <= 0:
         raise ValueError(f"kernel {kh}x{kw} larger than padded input {H}x{W} (padding {padding})")
     cols = _check_out(out, (B * OH * OW, kh * kw * C), x.dtype, "im2col")
+    _ensure_threads()
     _im2col_kernel(x.reshape(B, H, W * C), W, C, kh, kw, stride, padding, OH, OW, cols)
     return cols
 
@@ -190,6 +284,7 @@ def col2im(dcols, x_shape, kh: int, kw: int, stride: int = 1, padding: int = 0, 
     if dcols.shape != (B * OH * OW, kh * kw * C):
         raise ValueError(f"col2im: dcols has shape {dcols.shape}, expected {(B * OH * OW, kh * kw * C)}")
     dx = _check_out(out, (B, H, W, C), dcols.dtype, "col2im")
+    _ensure_threads()
     _col2im_kernel(dcols, W, C, kh, kw, stride, padding, OH, OW, dx.reshape(B, H, W * C))
     return dx
 
@@ -247,74 +342,70 @@ def _maxpool_fwd_kernel(x, pool, stride, y, arg):
     B, H, W, C = x.shape
     OH = y.shape[1]
     OW = y.shape[2]
+    uC = np.uint64(C)
     for t in prange(B * OH):
         b = t // OH
         oh = t - b * OH
         ih0 = oh * stride
         for ow in range(OW):
             iw0 = ow * stride
-            for c in range(C):
-                y[b, oh, ow, c] = x[b, ih0, iw0, c]
-                arg[b, oh, ow, c] = 0
+            yr = y[b, oh, ow]
+            ar = arg[b, oh, ow]
+            xr = x[b, ih0, iw0]
+            for c in range(uC):
+                yr[c] = xr[c]
+                ar[c] = 0
             for i in range(pool):
                 for j in range(pool):
                     if i == 0 and j == 0:
                         continue
                     k = i * pool + j
-                    for c in range(C):
-                        v = x[b, ih0 + i, iw0 + j, c]
-                        if v > y[b, oh, ow, c]:  # strict: the first maximum wins
-                            y[b, oh, ow, c] = v
-                            arg[b, oh, ow, c] = k
+                    xr = x[b, ih0 + i, iw0 + j]
+                    for c in range(uC):
+                        v = xr[c]
+                        if v > yr[c]:  # strict: the first maximum wins
+                            yr[c] = v
+                            ar[c] = k
 
 
 @njit(parallel=True, cache=True)
 def _maxpool_bwd_kernel(dy, arg, pool, stride, dx):
-    # Overlapping windows (stride < pool): per-sample ownership of dx, zero then scatter-add (race-free).
+    # Gather formulation: every dx element is written exactly once, by the thread owning its input row, as the
+    # sum (in a fixed order) of the dy of the windows that contain it and whose argmax points at it.  Race-free
+    # and deterministic for overlapping windows too; no zeroing pass.
     B, OH, OW, C = dy.shape
     H = dx.shape[1]
     W = dx.shape[2]
-    for b in prange(B):
-        for ih in range(H):
-            for iw in range(W):
-                for c in range(C):
-                    dx[b, ih, iw, c] = 0
-        for oh in range(OH):
-            for ow in range(OW):
-                for c in range(C):
-                    k = np.int64(arg[b, oh, ow, c])
-                    i = k // pool
-                    j = k - i * pool
-                    dx[b, oh * stride + i, ow * stride + j, c] += dy[b, oh, ow, c]
-
-
-@njit(parallel=True, cache=True)
-def _maxpool_bwd_disjoint_kernel(dy, arg, pool, stride, dx):
-    # Disjoint windows (stride >= pool): every input element is written exactly once, in a single sequential
-    # sweep of dx (no zeroing pass, no scatter), parallel over input rows.
-    B, OH, OW, C = dy.shape
-    H = dx.shape[1]
-    W = dx.shape[2]
+    uC = np.uint64(C)
     for t in prange(B * H):
         b = t // H
         ih = t - b * H
-        oh = ih // stride
-        i = ih - oh * stride
-        if oh >= OH or i >= pool:
-            for iw in range(W):
-                for c in range(C):
-                    dx[b, ih, iw, c] = 0
-            continue
+        n = ih - pool + 1
+        oh0 = 0 if n <= 0 else (n + stride - 1) // stride
+        oh1 = min(OH - 1, ih // stride)
         for iw in range(W):
-            ow = iw // stride
-            j = iw - ow * stride
-            if ow >= OW or j >= pool:
-                for c in range(C):
-                    dx[b, ih, iw, c] = 0
-            else:
-                k = i * pool + j
-                for c in range(C):
-                    dx[b, ih, iw, c] = dy[b, oh, ow, c] if arg[b, oh, ow, c] == k else 0
+            n = iw - pool + 1
+            ow0 = 0 if n <= 0 else (n + stride - 1) // stride
+            ow1 = min(OW - 1, iw // stride)
+            dr = dx[b, ih, iw]
+            if oh0 == oh1 and ow0 == ow1:  # exactly one window (always so when stride == pool)
+                k = (ih - oh0 * stride) * pool + iw - ow0 * stride
+                gr = dy[b, oh0, ow0]
+                ar = arg[b, oh0, ow0]
+                for c in range(uC):
+                    dr[c] = gr[c] if ar[c] == k else 0
+                continue
+            for c in range(uC):
+                dr[c] = 0
+            for oh in range(oh0, oh1 + 1):
+                i = ih - oh * stride
+                for ow in range(ow0, ow1 + 1):
+                    k = i * pool + iw - ow * stride
+                    gr = dy[b, oh, ow]
+                    ar = arg[b, oh, ow]
+                    for c in range(uC):
+                        if ar[c] == k:
+                            dr[c] += gr[c]
 
 
 def _pool_args(pool, stride):
@@ -340,6 +431,7 @@ def maxpool_forward(x, pool: int = 2, stride: int | None = None, *, out=None, ar
     adt = np.int8 if pool * pool <= 127 else np.int32
     y = _check_out(out, (B, OH, OW, C), x.dtype, "maxpool_forward")
     arg = _check_out(argmax_out, (B, OH, OW, C), adt, "maxpool_forward(argmax)")
+    _ensure_threads()
     _maxpool_fwd_kernel(x, pool, stride, y, arg)
     return y, arg
 
@@ -352,98 +444,75 @@ def maxpool_backward(dy, argmax, x_shape, pool: int = 2, stride: int | None = No
     if argmax.shape != dy.shape:
         raise ValueError(f"maxpool_backward: argmax {argmax.shape} vs dy {dy.shape}")
     dx = _check_out(out, tuple(x_shape), dy.dtype, "maxpool_backward")
-    if stride >= pool:
-        _maxpool_bwd_disjoint_kernel(dy, argmax, pool, stride, dx)
-    else:
-        _maxpool_bwd_kernel(dy, argmax, pool, stride, dx)
+    _ensure_threads()
+    _maxpool_bwd_kernel(dy, argmax, pool, stride, dx)
     return dx
 
 
 # ---------------------------------------------------------------------------------------------- batchnorm
+# Two fused kernels serve the forward and the backward (fewer kernels: less numba compilation):
+#   _bn_colsums_kernel: per channel, S1 = sum(a - p) and S2 = sum((a - p) * (b - q) * r), float64 accumulation,
+#                       one pass, partial sums per fixed-size row chunk (summed afterwards in chunk order);
+#   _bn_affine_kernel:  out = a * alpha + (b - m) * beta + gamma per channel (the a term optional), one pass.
 @njit(parallel=True, cache=True)
-def _bn_stats_kernel(x2, chunk):
-    # One pass: shifted sums (shift = first row) accumulated in float64 per fixed-size row chunk, then a
-    # sequential reduction over chunks.  Returns mean and biased variance (float64).
-    N, C = x2.shape
-    nch = (N + chunk - 1) // chunk
-    s1 = np.zeros((nch, C), np.float64)
-    s2 = np.zeros((nch, C), np.float64)
-    shift = np.empty(C, np.float64)
-    for c in range(C):
-        shift[c] = x2[0, c]
+def _bn_colsums_kernel(a2, p, b2, q, r, chunk, s1, s2):
+    N, C = a2.shape
+    uC = np.uint64(C)
+    nch = s1.shape[0]
     for k in prange(nch):
         r1 = min(N, (k + 1) * chunk)
-        for r in range(k * chunk, r1):
-            for c in range(C):
-                d = np.float64(x2[r, c]) - shift[c]
-                s1[k, c] += d
-                s2[k, c] += d * d
-    mean = np.zeros(C, np.float64)
-    var = np.zeros(C, np.float64)
-    for k in range(nch):
-        for c in range(C):
-            mean[c] += s1[k, c]
-            var[c] += s2[k, c]
-    for c in range(C):
-        m = mean[c] / N
-        v = var[c] / N - m * m
-        mean[c] = shift[c] + m
-        var[c] = v if v > 0.0 else 0.0
-    return mean, var
+        t1 = s1[k]
+        t2 = s2[k]
+        for row in range(k * chunk, r1):
+            ar = a2[row]
+            br = b2[row]
+            for c in range(uC):
+                u = np.float64(ar[c]) - p[c]
+                t1[c] += u
+                t2[c] += u * ((np.float64(br[c]) - q[c]) * r[c])
 
 
 @njit(parallel=True, cache=True)
-def _bn_affine_kernel(x2, mean, scale, beta, chunk, y2):
-    # y = (x - mean) * scale + beta   (subtracting first keeps float32 accurate when |mean| >> std)
-    N, C = x2.shape
+def _bn_affine_kernel(a2, alpha, use_a, b2, m, beta, gamma, chunk, out2):
+    N, C = b2.shape
+    uC = np.uint64(C)
     nch = (N + chunk - 1) // chunk
     for k in prange(nch):
         r1 = min(N, (k + 1) * chunk)
-        for r in range(k * chunk, r1):
-            for c in range(C):
-                y2[r, c] = (x2[r, c] - mean[c]) * scale[c] + beta[c]
+        if use_a:
+            for row in range(k * chunk, r1):
+                ar = a2[row]
+                br = b2[row]
+                orow = out2[row]
+                for c in range(uC):
+                    orow[c] = ar[c] * alpha[c] + (br[c] - m[c]) * beta[c] + gamma[c]
+        else:
+            for row in range(k * chunk, r1):
+                br = b2[row]
+                orow = out2[row]
+                for c in range(uC):
+                    orow[c] = (br[c] - m[c]) * beta[c] + gamma[c]
 
 
-@njit(parallel=True, cache=True)
-def _bn_bwd_sums_kernel(dy2, x2, mean, inv_std, chunk):
-    # dbeta = sum(dy), dgamma = sum(dy * xhat), xhat recomputed from x on the fly (float64 accumulation).
-    N, C = dy2.shape
-    nch = (N + chunk - 1) // chunk
-    s1 = np.zeros((nch, C), np.float64)
-    s2 = np.zeros((nch, C), np.float64)
-    for k in prange(nch):
-        r1 = min(N, (k + 1) * chunk)
-        for r in range(k * chunk, r1):
-            for c in range(C):
-                g = dy2[r, c]
-                s1[k, c] += g
-                s2[k, c] += g * ((x2[r, c] - mean[c]) * inv_std[c])
-    dbeta = np.zeros(C, np.float64)
-    dgamma = np.zeros(C, np.float64)
-    for k in range(nch):
-        for c in range(C):
-            dbeta[c] += s1[k, c]
-            dgamma[c] += s2[k, c]
-    return dbeta, dgamma
-
-
-@njit(parallel=True, cache=True)
-def _bn_bwd_dx_kernel(dy2, x2, mean, inv_std, scale, mdb, mdg, chunk, dx2):
-    # dx = scale * (dy - mean(dy) - xhat * mean(dy * xhat)),  scale = gamma * inv_std
-    N, C = dy2.shape
-    nch = (N + chunk - 1) // chunk
-    for k in prange(nch):
-        r1 = min(N, (k + 1) * chunk)
-        for r in range(k * chunk, r1):
-            for c in range(C):
-                h = (x2[r, c] - mean[c]) * inv_std[c]
-                dx2[r, c] = scale[c] * (dy2[r, c] - mdb[c] - h * mdg[c])
+def _bn_colsums(a2, p, b2, q, r):
+    nch = (a2.shape[0] + _BN_CHUNK - 1) // _BN_CHUNK
+    s1 = np.zeros((nch, a2.shape[1]))
+    s2 = np.zeros((nch, a2.shape[1]))
+    _bn_colsums_kernel(a2, p, b2, q, r, _BN_CHUNK, s1, s2)
+    return s1.sum(axis=0), s2.sum(axis=0)
 
 
 def _bn_2d(x, C, name):
-    if x.shape[-1] != C:
-        raise ValueError(f"{name}: last axis has {x.shape[-1]} channels, parameters have {C}")
+    if x.ndim < 2 or x.shape[-1] != C:
+        raise ValueError(f"{name}: input of shape {x.shape} does not end with the {C} channels of the parameters")
     return x.reshape(-1, C)
+
+
+def _vec(a, dtype, C, name):
+    v = np.ascontiguousarray(a, dtype=dtype).reshape(-1)
+    if v.shape[0] != C:
+        raise ValueError(f"{name} has {v.shape[0]} entries, expected {C}")
+    return v
 
 
 def batchnorm_forward_train(x, gamma, beta, eps: float = 1e-4, *, out=None):
@@ -457,45 +526,62 @@ def batchnorm_forward_train(x, gamma, beta, eps: float = 1e-4, *, out=None):
     """
     dt = _float_dtype(x)
     x = _as(x, dt)
-    gamma = _as(gamma, dt).reshape(-1)
-    beta = _as(beta, dt).reshape(-1)
+    gamma = _vec(gamma, dt, x.shape[-1], "gamma")
+    beta = _vec(beta, dt, x.shape[-1], "beta")
     C = gamma.shape[0]
     x2 = _bn_2d(x, C, "batchnorm_forward_train")
-    mean64, var64 = _bn_stats_kernel(x2, _BN_CHUNK)
-    inv_std64 = 1.0 / np.sqrt(var64 + eps)
-    scale64 = gamma * inv_std64
-    mean = mean64.astype(dt)
+    N = x2.shape[0]
     y = _check_out(out, x.shape, dt, "batchnorm_forward_train")
-    _bn_affine_kernel(x2, mean, scale64.astype(dt), beta, _BN_CHUNK, y.reshape(-1, C))
-    return y, (x, mean, inv_std64.astype(dt)), mean, var64.astype(dt)
+    _ensure_threads()
+    shift = x2[0].astype(np.float64)  # shifted sums: robust one-pass variance when |mean| >> std
+    s1, s2 = _bn_colsums(x2, shift, x2, shift, np.ones(C))
+    m = s1 / N
+    var64 = np.maximum(s2 / N - m * m, 0.0)
+    mean64 = shift + m
+    inv_std64 = 1.0 / np.sqrt(var64 + eps)
+    mean = mean64.astype(dt)
+    inv_std = inv_std64.astype(dt)
+    _bn_affine_kernel(x2, gamma, False, x2, mean, (gamma * inv_std64).astype(dt), beta, _BN_CHUNK,
+                      y.reshape(-1, C))
+    return y, (x, mean, inv_std), mean, var64.astype(dt)
 
 
 def batchnorm_forward_eval(x, gamma, beta, mean, var, eps: float = 1e-4, *, out=None):
     """Inference-mode batch norm with the running statistics: ``gamma * (x - mean) / sqrt(var + eps) + beta``."""
     dt = _float_dtype(x)
     x = _as(x, dt)
-    g = np.asarray(gamma, np.float64).reshape(-1)
-    C = g.shape[0]
-    scale = (g / np.sqrt(np.asarray(var, np.float64).reshape(-1) + eps)).astype(dt)
+    C = x.shape[-1]
+    scale = _vec(gamma, np.float64, C, "gamma") / np.sqrt(_vec(var, np.float64, C, "var") + eps)
     x2 = _bn_2d(x, C, "batchnorm_forward_eval")
     y = _check_out(out, x.shape, dt, "batchnorm_forward_eval")
-    _bn_affine_kernel(x2, _as(mean, dt).reshape(-1), scale, _as(beta, dt).reshape(-1), _BN_CHUNK, y.reshape(-1, C))
+    _ensure_threads()
+    beta = _vec(beta, dt, C, "beta")
+    _bn_affine_kernel(x2, beta, False, x2, _vec(mean, dt, C, "mean"), scale.astype(dt), beta, _BN_CHUNK,
+                      y.reshape(-1, C))  # (the a term is unused: x2, beta are placeholders of the right types)
     return y
 
 
 def batchnorm_backward(dy, cache, gamma, *, out=None):
-    """Gradients of :func:`batchnorm_forward_train`: returns ``(dx, dgamma, dbeta)``."""
+    """Gradients of :func:`batchnorm_forward_train`: returns ``(dx, dgamma, dbeta)``.
+
+    ``dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat))``, ``dgamma = sum(dy * xhat)``,
+    ``dbeta = sum(dy)``, with ``xhat = (x - mean) * inv_std`` recomputed on the fly.
+    """
     x, mean, inv_std = cache
     dt = x.dtype
     dy = _as(dy, dt)
-    gamma = _as(gamma, dt).reshape(-1)
-    C = gamma.shape[0]
-    dy2 = _bn_2d(dy, C, "batchnorm_backward")
+    C = x.shape[-1]
+    gamma = _vec(gamma, dt, C, "gamma")
+    if dy.shape != x.shape:
+        raise ValueError(f"batchnorm_backward: dy {dy.shape} vs x {x.shape}")
+    dy2 = dy.reshape(-1, C)
     x2 = x.reshape(-1, C)
     N = dy2.shape[0]
-    dbeta, dgamma = _bn_bwd_sums_kernel(dy2, x2, mean, inv_std, _BN_CHUNK)
-    scale = (gamma * inv_std).astype(dt)
     dx = _check_out(out, dy.shape, dt, "batchnorm_backward")
-    _bn_bwd_dx_kernel(dy2, x2, mean, inv_std, scale, (dbeta / N).astype(dt), (dgamma / N).astype(dt), _BN_CHUNK,
-                      dx.reshape(-1, C))
+    _ensure_threads()
+    inv64 = inv_std.astype(np.float64)
+    dbeta, dgamma = _bn_colsums(dy2, np.zeros(C), x2, mean.astype(np.float64), inv64)
+    scale = gamma * inv64  # dx = dy * scale + (x - mean) * (-scale * inv_std * dgamma / N) - scale * dbeta / N
+    _bn_affine_kernel(dy2, scale.astype(dt), True, x2, mean, (-scale * inv64 * dgamma / N).astype(dt),
+                      (-scale * dbeta / N).astype(dt), _BN_CHUNK, dx.reshape(-1, C))
     return dx, dgamma.astype(dt), dbeta.astype(dt)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .dst import DSTUpdater
 from .quant import Activation
@@ -25,12 +25,12 @@ _DEFAULT_ACTIVATION = {"fp": "relu", "bwn": "relu", "twn": "relu", "bnn": "sign"
                        "dst": "ternary"}
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _float_update(hidden, dw, clip):
     hf = hidden.reshape(-1)
     df = dw.reshape(-1)
     changed = 0
-    for i in prange(hf.size):
+    for i in range(hf.size):
         v = hf[i] + df[i]
         if clip > 0.0:
             v = min(max(v, -clip), clip)
@@ -40,14 +40,14 @@ def _float_update(hidden, dw, clip):
     return changed
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _binarize(hidden, values, codes, transitions, H):
     hf = hidden.reshape(-1)
     vf = values.reshape(-1)
     cf = codes.reshape(-1)
     tf = transitions.reshape(-1)
     changed = 0
-    for i in prange(hf.size):
+    for i in range(hf.size):
         c = 1 if hf[i] >= 0.0 else -1
         d = c - cf[i]
         tf[i] = d
@@ -58,7 +58,7 @@ def _binarize(hidden, values, codes, transitions, H):
     return changed
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _ternarize(hidden, values, codes, transitions, delta, alpha):
     hf = hidden.reshape(-1)
     vf = values.reshape(-1)
@@ -66,7 +66,7 @@ def _ternarize(hidden, values, codes, transitions, delta, alpha):
     tf = transitions.reshape(-1)
     changed = 0
     distance = 0
-    for i in prange(hf.size):
+    for i in range(hf.size):
         h = hf[i]
         c = 1 if h > delta else (-1 if h < -delta else 0)
         d = c - cf[i]

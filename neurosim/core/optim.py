@@ -8,18 +8,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 OPTIMIZERS = ("adam", "sgd")
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _adam_kernel(g, m, v, out, b1, b2, lr_t, eps):
     gf = g.reshape(-1)
     mf = m.reshape(-1)
     vf = v.reshape(-1)
     of = out.reshape(-1)
-    for i in prange(gf.size):
+    for i in range(gf.size):
         gi = gf[i]
         mi = b1 * mf[i] + (1.0 - b1) * gi
         vi = b2 * vf[i] + (1.0 - b2) * gi * gi
@@ -28,12 +28,12 @@ def _adam_kernel(g, m, v, out, b1, b2, lr_t, eps):
         of[i] = -lr_t * mi / (math.sqrt(vi) + eps)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _sgd_kernel(g, mom, out, lr, mu):
     gf = g.reshape(-1)
     mf = mom.reshape(-1)
     of = out.reshape(-1)
-    for i in prange(gf.size):
+    for i in range(gf.size):
         mi = mu * mf[i] - lr * gf[i]
         mf[i] = mi
         of[i] = mi

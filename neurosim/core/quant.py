@@ -12,17 +12,17 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 WINDOWS = {"rect": 0, "tri": 1, "tanh": 2}
 ACTIVATIONS = ("ternary", "multilevel", "sign", "relu", "tanh", "identity")
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _staircase_forward(x, out, r, s, levels, step, binary):
     xf = x.reshape(-1)
     of = out.reshape(-1)
-    for i in prange(xf.size):
+    for i in range(xf.size):
         v = xf[i]
         if binary:
             of[i] = 1.0 if v >= 0.0 else -1.0
@@ -37,14 +37,14 @@ def _staircase_forward(x, out, r, s, levels, step, binary):
             of[i] = lv * step if v > 0.0 else -lv * step
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _staircase_backward(x, dy, dx, thresholds, jump, window, a):
     xf = x.reshape(-1)
     gf = dy.reshape(-1)
     of = dx.reshape(-1)
     inv2a = 1.0 / (2.0 * a)
     inva2 = 1.0 / (a * a)
-    for i in prange(xf.size):
+    for i in range(xf.size):
         v = xf[i]
         g = 0.0
         for k in range(thresholds.size):
@@ -65,20 +65,20 @@ def _staircase_backward(x, dy, dx, thresholds, jump, window, a):
         of[i] = gf[i] * g * jump
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _relu_forward(x, out):
     xf = x.reshape(-1)
     of = out.reshape(-1)
-    for i in prange(xf.size):
+    for i in range(xf.size):
         of[i] = xf[i] if xf[i] > 0.0 else 0.0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _relu_backward(x, dy, dx):
     xf = x.reshape(-1)
     gf = dy.reshape(-1)
     of = dx.reshape(-1)
-    for i in prange(xf.size):
+    for i in range(xf.size):
         of[i] = gf[i] if xf[i] > 0.0 else 0.0
 
 
