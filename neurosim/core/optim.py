@@ -8,24 +8,30 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+from .runtime import ensure_threads
 
 OPTIMIZERS = ("adam", "sgd")
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, parallel=True)
 def _adam_kernel(g, m, v, out, b1, b2, lr_t, eps):
+    # float32 arithmetic so the loop vectorizes (sqrt and divide dominate otherwise)
     gf = g.reshape(-1)
     mf = m.reshape(-1)
     vf = v.reshape(-1)
     of = out.reshape(-1)
-    for i in range(gf.size):
+    b1f, b2f = np.float32(b1), np.float32(b2)
+    c1, c2 = np.float32(1.0 - b1), np.float32(1.0 - b2)
+    lrf, epsf = np.float32(-lr_t), np.float32(eps)
+    for i in prange(gf.size):
         gi = gf[i]
-        mi = b1 * mf[i] + (1.0 - b1) * gi
-        vi = b2 * vf[i] + (1.0 - b2) * gi * gi
+        mi = b1f * mf[i] + c1 * gi
+        vi = b2f * vf[i] + c2 * gi * gi
         mf[i] = mi
         vf[i] = vi
-        of[i] = -lr_t * mi / (math.sqrt(vi) + eps)
+        of[i] = lrf * mi / (np.sqrt(vi) + epsf)
 
 
 @njit(cache=True)
@@ -64,6 +70,7 @@ class Adam:
         s = self.slots[name]
         t = max(self.t, 1)
         lr_t = lr * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+        ensure_threads()
         _adam_kernel(grad, s["m"], s["v"], out, self.beta1, self.beta2, lr_t, self.eps)
         return out
 

@@ -26,7 +26,7 @@ def splitmix64(x: np.uint64) -> np.uint64:
 @njit(cache=True, inline="always")
 def uniform(key: np.uint64, i: int) -> float:
     """Uniform draw in [0, 1) for element i of the stream `key`."""
-    return float(splitmix64(key ^ splitmix64(np.uint64(i))) >> np.uint64(11)) * _INV53
+    return float(splitmix64(key + np.uint64(i) * _GOLDEN) >> np.uint64(11)) * _INV53
 
 
 def stream_key(seed: int, *parts: int) -> np.uint64:

@@ -1,0 +1,92 @@
+"""Process-wide runtime settings for the numba kernels: the thread pool and the allocator.
+
+Kept apart from the kernels so every module with parallel kernels (layers, DST, optimizers) starts the
+pool the same way before its first parallel call.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import numba
+
+_threads_ready = False
+
+
+def _system_gomp_loaded() -> bool:
+    """Whether the system GNU OpenMP runtime (the one numba's 'omp' layer links) is already in the process."""
+    try:
+        with open("/proc/self/maps") as fh:
+            return any(os.path.basename(line.split()[-1]).startswith("libgomp.so") for line in fh if "/" in line)
+    except OSError:
+        return True
+
+
+def configure_threads(spincount: int = 1000) -> str:
+    """Start numba's thread pool with settings that suit kernels interleaved with multi-threaded BLAS calls.
+
+    The kernels alternate numba parallel regions with OpenBLAS GEMMs.  With numba's default OpenMP layer the
+    OpenMP workers busy-wait ~300k spins after every region and steal the cores from the BLAS threads (a CNN
+    training step measured 2-3x slower on 2 cores); numba's 'workqueue' pool sleeps instead but costs ~100 us
+    per parallel launch.  So: the 'omp' layer with a short spin (``GOMP_SPINCOUNT``, set only while numba
+    loads its OpenMP runtime, then restored, so e.g. torch's own OpenMP is not affected), else 'workqueue'.
+
+    Called lazily by the first kernel call; a no-op when the pool is already running or when the user chose a
+    layer (``NUMBA_THREADING_LAYER``) -- then numba's own choice applies.  Like numba's default layer, the
+    'omp' layer must not be used in a child forked after it started (use the 'spawn' or 'forkserver' start
+    method for worker processes that run kernels).  Returns the threading layer in use.
+    """
+    global _threads_ready
+    from numba.np.ufunc import parallel as _par
+
+    _threads_ready = True
+    if not _par._is_initialized:
+        user_choice = "NUMBA_THREADING_LAYER" in os.environ or str(numba.config.THREADING_LAYER) != "default"
+        if not user_choice:
+            if sys.platform.startswith("linux") and not _system_gomp_loaded():
+                saved = os.environ.get("GOMP_SPINCOUNT")
+                if saved is None and "OMP_WAIT_POLICY" not in os.environ:
+                    os.environ["GOMP_SPINCOUNT"] = str(int(spincount))
+                try:
+                    numba.config.THREADING_LAYER = "omp"
+                    _par._launch_threads()
+                except Exception:  # no OpenMP runtime: fall back to numba's own pool
+                    numba.config.THREADING_LAYER = "workqueue"
+                finally:
+                    if saved is None:
+                        os.environ.pop("GOMP_SPINCOUNT", None)
+            else:
+                numba.config.THREADING_LAYER = "workqueue"
+        _par._launch_threads()
+    return numba.threading_layer()
+
+
+def tune_allocator(mmap_threshold: int = 1 << 30, trim_threshold: int = (1 << 31) - 1) -> bool:
+    """Keep freed large arrays in the malloc heap instead of giving them back to the OS (glibc only).
+
+    By default glibc serves big blocks (> 32 MiB at most, often much less) with fresh ``mmap`` pages and trims
+    the heap top on free, so every large temporary (im2col matrices, activations) is page-faulted and zeroed
+    by the kernel again at each training step: ~25% of a small-CNN step on 2 cores.  Raising the mmap and trim
+    thresholds makes repeated same-size allocations reuse warm memory.  Process-wide; called at import unless
+    the environment sets ``NEUROSIM_NO_MALLOC_TUNING=1``.  Returns whether it was applied.
+    """
+    import ctypes
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        ok = libc.mallopt(-3, int(mmap_threshold)) == 1  # M_MMAP_THRESHOLD
+        ok &= libc.mallopt(-1, int(trim_threshold)) == 1  # M_TRIM_THRESHOLD
+        return bool(ok)
+    except (OSError, AttributeError):  # not glibc (e.g. musl)
+        return False
+
+
+if os.environ.get("NEUROSIM_NO_MALLOC_TUNING", "") in ("", "0"):
+    tune_allocator()
+
+
+def ensure_threads():
+    if not _threads_ready:
+        configure_threads()
