@@ -19,6 +19,7 @@ from . import __version__
 from .core.counting import CSV_COLUMNS, CountingObserver
 from .core.methods import Method, make_method
 from .core.network import Network, build_network
+from .core.optim import make_optimizer
 from .core.train import TrainConfig, TrainResult, train
 from .data import Dataset, load_dataset
 from .events import ObserverGroup
@@ -145,7 +146,7 @@ def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: boo
         "weights": p.net.weight_count(),
         "weight_bits_stored": p.net.mac_layers[0].weights.stored_bits,
         "weight_bits_deployed": p.net.mac_layers[0].weights.deployed_bits,
-        "optimizer_state_bits_per_weight": 64 if p.cfg.optimizer == "adam" else 0,
+        "optimizer_state_bits_per_weight": make_optimizer(p.cfg.optimizer).state_bits_per_weight,
         "dataset": {"name": d.name, "train": len(d.x_train), "validation": len(d.x_val), "test": len(d.x_test)},
         "history": res.history, "wall_seconds": time.perf_counter() - t0,
         "neurosim_version": __version__, "python": platform.python_version(),

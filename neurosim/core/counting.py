@@ -6,7 +6,6 @@ are box-summed per kernel tap and multiplied by the nonzero filters at that tap.
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -248,13 +247,6 @@ class CountingObserver:
 
     def rows(self) -> list[dict]:
         return [self.layers[k].row() for k in sorted(self.layers)]
-
-    def write_csv(self, path) -> None:
-        with open(path, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-            w.writeheader()
-            for r in self.rows():
-                w.writerow(r)
 
     def state(self) -> dict[str, np.ndarray]:
         """Counts as arrays (for checkpoints)."""

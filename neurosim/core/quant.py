@@ -65,6 +65,25 @@ def _staircase_backward(x, dy, dx, thresholds, jump, window, a):
         of[i] = gf[i] * g * jump
 
 
+@njit(cache=True, fastmath=True)
+def _rect_backward(x, dy, dx, thresholds, jump, a):
+    """Fast path of the rectangular window (branch-free, so it vectorizes)."""
+    xf = x.reshape(-1)
+    gf = dy.reshape(-1)
+    of = dx.reshape(-1)
+    h = jump / (2.0 * a)
+    for k in range(thresholds.size):
+        t = thresholds[k]
+        both = 1.0 if t != 0.0 else 0.0  # a threshold at 0 (sign) is counted once
+        for i in range(xf.size):
+            v = xf[i]
+            w = (1.0 if abs(v - t) <= a else 0.0) + both * (1.0 if abs(v + t) <= a else 0.0)
+            if k == 0:
+                of[i] = gf[i] * (h * w)
+            else:
+                of[i] += gf[i] * (h * w)
+
+
 @njit(cache=True)
 def _relu_forward(x, out):
     xf = x.reshape(-1)
@@ -166,6 +185,9 @@ class Activation:
         out = np.empty_like(dy) if out is None else out
         if self.discrete:
             jump = 2.0 if self.kind == "sign" else self.step
+            if self.window == "rect":
+                _rect_backward(x, dy, out, self.thresholds(), jump, self.a)
+                return out
             _staircase_backward(x, dy, out, self.thresholds(), jump, WINDOWS[self.window], self.a)
         elif self.kind == "relu":
             _relu_backward(x, dy, out)
