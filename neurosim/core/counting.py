@@ -15,30 +15,30 @@ from ..events import MAC_KINDS, OperandRecord
 
 
 @njit(cache=True)
-def _col_nnz(a2):
-    """Nonzeros per column of a 2-D array."""
+def _nnz_rows_cols(a2):
+    """Nonzeros per row and per column of a 2-D array, in one branch-free row-major pass (vectorizes)."""
     rows, cols = a2.shape
-    out = np.zeros(cols, np.int64)
-    for j in range(cols):
-        c = 0
-        for i in range(rows):
-            if a2[i, j] != 0:
-                c += 1
-        out[j] = c
-    return out
-
-
-@njit(cache=True)
-def _row_nnz(a2):
-    rows, cols = a2.shape
-    out = np.zeros(rows, np.int64)
+    r = np.zeros(rows, np.int64)
+    c = np.zeros(cols, np.int64)
     for i in range(rows):
-        c = 0
+        n = 0
+        row = a2[i]
         for j in range(cols):
-            if a2[i, j] != 0:
-                c += 1
-        out[i] = c
-    return out
+            nz = np.int64(row[j] != 0)
+            n += nz
+            c[j] += nz
+        r[i] = n
+    return r, c
+
+
+def _col_nnz(a2: np.ndarray) -> np.ndarray:
+    """Nonzeros per column."""
+    return _nnz_rows_cols(a2)[1]
+
+
+def _row_nnz(a2: np.ndarray) -> np.ndarray:
+    """Nonzeros per row."""
+    return _nnz_rows_cols(a2)[0]
 
 
 @njit(cache=True)
@@ -113,30 +113,40 @@ def _flat2(a: np.ndarray) -> np.ndarray:
     return a.reshape(-1, a.shape[-1])
 
 
-def forward_pairs(rec: OperandRecord) -> tuple[int, int]:
+class WeightNonzeros:
+    """Nonzero counts of a weight tensor, as the pair counts need them (computed in one pass)."""
+
+    def __init__(self, w: np.ndarray, kind: str):
+        w2 = _flat2(w)  # dense: (in, out); conv: (kh*kw*C, F)
+        self.per_input, self.per_output = _nnz_rows_cols(w2)
+        self.total = int(self.per_input.sum())
+        self.per_tap = self.per_input.reshape(w.shape[:-1]) if kind == "conv" else None
+
+
+def forward_pairs(rec: OperandRecord, wnz: WeightNonzeros | None = None) -> tuple[int, int]:
     """(all operand pairs, nonzero operand pairs) of a dense/conv layer's forward product."""
     x, w, info = rec.x, rec.w, rec.layer
+    wnz = wnz or WeightNonzeros(w, info.kind)
     if info.kind == "dense":
-        nx = _col_nnz(x)
-        nw = _row_nnz(w)
-        return x.shape[0] * w.size, int(nx @ nw)
+        return x.shape[0] * w.size, int(_col_nnz(x) @ wnz.per_input)
     p = info.params
     k, s, pad = p["kernel"], p["stride"], p["padding"]
     oh, ow, f = info.out_shape
-    wnz = (w != 0).sum(axis=3)
-    nz = _conv_forward_nnz(x, wnz, k, k, s, pad, oh, ow)
+    nz = _conv_forward_nnz(x, wnz.per_tap, k, k, s, pad, oh, ow)
     return x.shape[0] * oh * ow * w.size, int(nz)
 
 
-def backward_pairs(rec: OperandRecord, input_grad: bool) -> tuple[int, int]:
+def backward_pairs(rec: OperandRecord, input_grad: bool, wnz: WeightNonzeros | None = None) -> tuple[int, int]:
     """(all, nonzero) pairs of the backward products: dW = x * dy, and dX = dy * w unless first layer."""
     x, w, dy, info = rec.x, rec.w, rec.dy, rec.layer
+    wnz = wnz or WeightNonzeros(w, info.kind)
     if info.kind == "dense":
         pairs = x.shape[0] * w.size
-        nz = int(_row_nnz(x) @ _row_nnz(dy))
+        dy_rows, dy_cols = _nnz_rows_cols(dy)
+        nz = int(_row_nnz(x) @ dy_rows)
         total = pairs
         if input_grad:
-            nz += int(_col_nnz(dy) @ _col_nnz(w))
+            nz += int(dy_cols @ wnz.per_output)
             total += pairs
         return total, nz
     p = info.params
@@ -144,9 +154,7 @@ def backward_pairs(rec: OperandRecord, input_grad: bool) -> tuple[int, int]:
     nz = int(_conv_wgrad_nnz(x, dy, p["kernel"], p["kernel"], p["stride"], p["padding"]))
     total = pairs
     if input_grad:
-        dcount = _col_nnz(_flat2(dy))
-        wcount = _col_nnz(_flat2(w))
-        nz += int(dcount @ wcount)
+        nz += int(_col_nnz(_flat2(dy)) @ wnz.per_output)
         total += pairs
     return total, nz
 
@@ -201,6 +209,16 @@ class CountingObserver:
         self.count_eval = count_eval
         self.layers: dict[int, LayerCounts] = {}
         self._first_mac: int | None = None
+        self._wnz: dict[int, tuple[int, WeightNonzeros]] = {}  # layer -> (updates seen, counts)
+
+    def _weights(self, rec: OperandRecord, lc: "LayerCounts") -> WeightNonzeros:
+        """Weight nonzero counts, recomputed only after the layer's weights were updated."""
+        hit = self._wnz.get(rec.layer.index)
+        if rec.mode == "eval":  # weights may have been reloaded (best epoch) without an update record
+            return WeightNonzeros(rec.w, rec.layer.kind)
+        if hit is None or hit[0] != lc.updates:
+            hit = self._wnz[rec.layer.index] = (lc.updates, WeightNonzeros(rec.w, rec.layer.kind))
+        return hit[1]
 
     def _get(self, rec: OperandRecord) -> LayerCounts:
         info = rec.layer
@@ -217,7 +235,8 @@ class CountingObserver:
             return
         lc = self._get(rec)
         if rec.phase == "forward":
-            pairs, nz = forward_pairs(rec)
+            wnz = self._weights(rec, lc)
+            pairs, nz = forward_pairs(rec, wnz)
             if rec.mode == "eval":
                 if self.count_eval:
                     lc.eval_operand_pairs += pairs
@@ -227,11 +246,11 @@ class CountingObserver:
             lc.nonzero_pairs += nz
             lc.batches += 1
             lc.samples += rec.batch_size
-            lc.nonzero_weights += int(np.count_nonzero(rec.w))
+            lc.nonzero_weights += wnz.total
             lc.activations += rec.x.size
             lc.nonzero_activations += int(np.count_nonzero(rec.x))
         elif rec.phase == "backward":
-            pairs, nz = backward_pairs(rec, input_grad=rec.layer.index != self._first_mac)
+            pairs, nz = backward_pairs(rec, rec.layer.index != self._first_mac, self._weights(rec, lc))
             lc.backward_pairs += pairs
             lc.backward_nonzero_pairs += nz
         elif rec.phase == "update":
