@@ -1,0 +1,139 @@
+"""SimPy engine: schedules per-tile transactions on the units that share resources.
+
+A transaction is one (layer, phase, batch, tile): it loads its operands from off-chip DRAM into an on-chip
+slot, reads the on-chip buffer, computes on the compute arrays (or the update unit), and writes results back.
+Processes:
+- a loader streams transactions through the DRAM channel(s) into free buffer slots (2 slots = double
+  buffering: the next tile loads while this one computes; 1 slot = load, compute, load, ...);
+- one executor per unit kind (compute arrays, update unit) takes loaded transactions in order; a tile lasts
+  max(compute cycles, on-chip buffer cycles), the surplus over compute being a bank stall;
+- write-backs compete with loads for the DRAM channel.
+Stall cycles of a unit are the cycles it waits for data (DRAM bandwidth) plus bank stalls; they come out of
+the event simulation, not a formula. One SimPy event per transaction step, never one per operation.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import simpy
+
+UNITS = ("array", "update")
+
+
+@dataclass
+class Transaction:
+    layer: int
+    phase: str
+    batch: int
+    tile: int
+    compute_cycles: int
+    unit: str = "array"
+    read_offchip_bits: int = 0
+    write_offchip_bits: int = 0
+    read_onchip_bits: int = 0
+    write_onchip_bits: int = 0
+
+
+@dataclass
+class EngineConfig:
+    """Timing parameters, all in cycles of the accelerator clock."""
+
+    dram_bits_per_cycle: float
+    dram_latency_cycles: int = 0
+    dram_channels: int = 1
+    buffer_bits_per_cycle: float = math.inf  # banks x width
+    slots: int = 2  # on-chip tile slots: 2 = double buffering
+
+    def __post_init__(self) -> None:
+        if not self.dram_bits_per_cycle > 0:
+            raise ValueError(f"dram_bits_per_cycle must be > 0 (got {self.dram_bits_per_cycle})")
+        if self.slots < 1 or self.dram_channels < 1:
+            raise ValueError("slots and dram_channels must be >= 1")
+        if not self.buffer_bits_per_cycle > 0:
+            raise ValueError(f"buffer_bits_per_cycle must be > 0 (got {self.buffer_bits_per_cycle})")
+
+
+@dataclass
+class PhaseStats:
+    compute_cycles: int = 0
+    stall_cycles: int = 0  # waiting for DRAM data plus bank stalls
+    bank_stall_cycles: int = 0
+    start: float = math.inf
+    end: float = 0.0
+    transactions: int = 0
+
+    @property
+    def cycles(self) -> int:
+        """Wall span of this layer-phase on the timeline."""
+        return int(round(self.end - self.start)) if self.transactions else 0
+
+
+@dataclass
+class EngineResult:
+    total_cycles: int
+    events: int
+    stats: dict[tuple[int, str], PhaseStats] = field(default_factory=dict)
+
+
+def dram_cycles(bits: int, cfg: EngineConfig) -> int:
+    return cfg.dram_latency_cycles + math.ceil(bits / cfg.dram_bits_per_cycle) if bits > 0 else 0
+
+
+def buffer_cycles(bits: int, cfg: EngineConfig) -> int:
+    return math.ceil(bits / cfg.buffer_bits_per_cycle) if bits > 0 and math.isfinite(cfg.buffer_bits_per_cycle) else 0
+
+
+def simulate(transactions: list[Transaction], cfg: EngineConfig) -> EngineResult:
+    """Run the transactions (in program order) through the event simulation."""
+    env = simpy.Environment()
+    dram = simpy.Resource(env, capacity=cfg.dram_channels)
+    free = simpy.Container(env, capacity=cfg.slots, init=cfg.slots)
+    ready = {u: simpy.Store(env) for u in UNITS}
+    stats: dict[tuple[int, str], PhaseStats] = defaultdict(PhaseStats)
+    counts = {u: sum(1 for t in transactions if t.unit == u) for u in UNITS}
+    events = [0]
+
+    def transfer(bits: int):
+        with dram.request() as req:
+            yield req
+            yield env.timeout(dram_cycles(bits, cfg))
+        events[0] += 1
+
+    def loader():
+        for tx in transactions:
+            if tx.unit not in ready:
+                raise ValueError(f"transaction unit must be one of {UNITS} (got {tx.unit!r})")
+            yield free.get(1)
+            if tx.read_offchip_bits:
+                yield env.process(transfer(tx.read_offchip_bits))
+            yield ready[tx.unit].put(tx)
+            events[0] += 1
+
+    def executor(unit: str):
+        for _ in range(counts[unit]):
+            t_wait = env.now
+            tx = yield ready[unit].get()
+            st = stats[(tx.layer, tx.phase)]
+            if st.transactions == 0:
+                st.start = t_wait
+            st.stall_cycles += int(round(env.now - t_wait))  # the unit waited for this tile's data
+            busy = max(tx.compute_cycles, buffer_cycles(tx.read_onchip_bits + tx.write_onchip_bits, cfg))
+            bank = busy - tx.compute_cycles
+            yield env.timeout(busy)
+            st.compute_cycles += tx.compute_cycles
+            st.bank_stall_cycles += bank
+            st.stall_cycles += bank
+            st.transactions += 1
+            st.end = env.now
+            yield free.put(1)
+            if tx.write_offchip_bits:
+                env.process(transfer(tx.write_offchip_bits))
+            events[0] += 1
+
+    env.process(loader())
+    for u in UNITS:
+        env.process(executor(u))
+    env.run()
+    return EngineResult(total_cycles=int(round(env.now)), events=events[0], stats=dict(stats))
