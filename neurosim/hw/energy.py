@@ -1,0 +1,61 @@
+"""Per-action energy and latency tables, and leakage, of an architecture; every row carries its source.
+
+Energy of a run = sum over (component, action) of count x energy_pj, plus leakage power x time.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+from neurosim.hw.arch import Architecture
+
+__all__ = ["TABLE_COLUMNS", "energy_table", "write_energy_csv", "leakage_mw", "leakage_pj", "actions_energy_pj"]
+
+TABLE_COLUMNS = ("component", "class", "action", "energy_pj", "latency_cycles", "source")
+_PJ_PER_MW_S = 1e9  # 1 mW for 1 s = 1e-3 J = 1e9 pJ
+
+
+def energy_table(arch: Architecture) -> list[dict]:
+    """One row per (component, action) in file order: energy, latency and the source of the number."""
+    return [
+        {"component": c.name, "class": c.cls, "action": a, "energy_pj": act.energy_pj,
+         "latency_cycles": act.latency_cycles, "source": act.source}
+        for c in arch.components.values() for a, act in c.actions.items()
+    ]
+
+
+def write_energy_csv(arch: Architecture, path: str | Path) -> Path:
+    """Write the energy table as CSV atomically (temp file in the same folder, then os.replace)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=TABLE_COLUMNS)
+            w.writeheader()
+            w.writerows(energy_table(arch))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def leakage_mw(arch: Architecture) -> dict[str, float]:
+    """Leakage power per component in mW (0 where the file gives none)."""
+    return {c.name: c.leakage_mw for c in arch.components.values()}
+
+
+def leakage_pj(arch: Architecture, seconds: float) -> float:
+    """Leakage energy in pJ of the whole architecture over ``seconds`` of run time."""
+    if not seconds >= 0:
+        raise ValueError(f"seconds must be >= 0, got {seconds!r}")
+    return sum(leakage_mw(arch).values()) * seconds * _PJ_PER_MW_S
+
+
+def actions_energy_pj(arch: Architecture, counts: Mapping[tuple[str, str], float]) -> float:
+    """Dynamic energy in pJ of action counts keyed by (component, action)."""
+    return sum(n * arch.energy(comp, act) for (comp, act), n in counts.items())
