@@ -1,0 +1,180 @@
+"""Cost kernels (numba, closed forms) against the brute-force per-cycle reference, plus closed-form checks."""
+import math
+
+import numpy as np
+import pytest
+
+from neurosim.hw import costs, reference
+from neurosim.hw.costs import KINDS, POLICIES, layer_costs, product_costs
+from neurosim.hw.reference import reference_costs
+
+FIELDS = ("compute_cycles", "outputs", "operand_pairs", "nonzero_pairs", "fired", "busy_cycles", "output_cycles",
+          "tile_outputs")
+
+
+def _ternary(rng, shape, p_zero):
+    v = rng.choice(np.array([-1.0, 1.0], np.float32), size=shape)
+    v[rng.random(shape) < p_zero] = 0.0
+    return v
+
+
+def _assert_same(res, ref):
+    assert res.actions == ref["actions"]
+    for f in FIELDS:
+        assert getattr(res, f) == ref[f], f
+    np.testing.assert_array_equal(res.per_array_cycles, ref["per_array_cycles"])
+    np.testing.assert_array_equal(res.tile_cycles, ref["tile_cycles"])
+    assert res.utilization == pytest.approx(ref["utilization"], rel=1e-12)
+    assert res.per_array_cycles.sum() == res.output_cycles
+    assert res.actions["rest"] + res.fired == res.output_cycles * res.lanes
+
+
+def _random_case(seed):
+    rng = np.random.default_rng(seed)
+    p_x, p_w = rng.choice([0.0, 0.3, 0.6, 1.0], size=2)  # incl. no-zero and all-zero extremes
+    kind = KINDS[seed % len(KINDS)]
+    policy = POLICIES[(seed // len(KINDS)) % 2]
+    lanes = int(rng.integers(1, 9))
+    arrays = int(rng.integers(1, 4))
+    tile = None if rng.random() < 0.5 else int(rng.integers(1, 8))
+    which = seed % 4
+    if which == 0 or which == 3:  # dense: forward, dx, dw
+        B, n_in, n_out = int(rng.integers(1, 4)), int(rng.integers(1, 21)), int(rng.integers(1, 7))
+        x = _ternary(rng, (B, n_in), p_x)
+        w = _ternary(rng, (n_in, n_out), p_w)
+        dy = _ternary(rng, (B, n_out), p_x)
+        layer = {"type": "dense"}
+        product = ("forward", "dx", "dw")[(seed // 4) % 3]
+    else:  # conv: forward, dw
+        B, C, F = int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 5))
+        H, W = int(rng.integers(3, 8)), int(rng.integers(3, 8))
+        k, s, p = int(rng.integers(1, 4)), int(rng.integers(1, 3)), int(rng.integers(0, 2))
+        x = _ternary(rng, (B, H, W, C), p_x)
+        w = _ternary(rng, (k, k, C, F), p_w)
+        OH, OW = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+        dy = _ternary(rng, (B, OH, OW, F), p_w)
+        layer = {"type": "conv", "kernel": k, "stride": s, "padding": p}
+        product = "forward" if which == 1 else "dw"
+    return kind, policy, lanes, arrays, x, w, layer, dy, product, tile
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_kernels_match_reference(seed):
+    kind, policy, lanes, arrays, x, w, layer, dy, product, tile = _random_case(seed)
+    res = layer_costs(kind, policy, lanes, arrays, x, w, layer, dy=dy, product=product, tile_outputs=tile)
+    ref = reference_costs(kind, policy, lanes, arrays, x, w, layer, dy=dy, product=product, tile_outputs=tile)
+    _assert_same(res, ref)
+
+
+def test_every_kind_policy_on_one_conv_and_dense():
+    rng = np.random.default_rng(7)
+    x = _ternary(rng, (2, 5, 6, 2), 0.5)
+    w = _ternary(rng, (3, 3, 2, 3), 0.4)
+    xd = _ternary(rng, (3, 13), 0.5)
+    wd = _ternary(rng, (13, 4), 0.4)
+    conv = {"type": "conv", "kernel": 3, "stride": 2, "padding": 1}
+    for kind in KINDS:
+        for policy in POLICIES:
+            for lanes, arrays in ((1, 1), (4, 3), (8, 2)):
+                _assert_same(layer_costs(kind, policy, lanes, arrays, x, w, conv),
+                             reference_costs(kind, policy, lanes, arrays, x, w, conv))
+                _assert_same(layer_costs(kind, policy, lanes, arrays, xd, wd, {"type": "dense"}),
+                             reference_costs(kind, policy, lanes, arrays, xd, wd, {"type": "dense"}))
+
+
+def test_min_cycle_rule_is_shared():
+    assert costs.MIN_CYCLES_PER_OUTPUT == reference.MIN_CYCLES_PER_OUTPUT == 1
+    # all-zero operands, skipping: one (emit) cycle per output, all lanes resting
+    x = np.zeros((2, 5))
+    w = np.zeros((5, 3))
+    r = layer_costs("gated_xnor", "skipping", 4, 2, x, w, {"type": "dense"})
+    assert r.output_cycles == 6 and r.compute_cycles == 3 and r.fired == 0
+    assert r.actions == {"gate_check": 30, "xnor": 0, "bitcount_add": 0, "rest": 24, "index": 0, "compact": 30}
+
+
+def test_hand_computed_tiny_case():
+    # one output, M = 5, P = 2, active pattern 1,0,1,1,0
+    x = np.array([[1.0, 1.0, -1.0, 1.0, 0.0]])
+    w = np.array([[1.0], [0.0], [1.0], [-1.0], [1.0]])
+    g = layer_costs("gated_xnor", "gating", 2, 1, x, w, {"type": "dense"})
+    # cycles: (1,0) (1,1) (0,-) -> 3 cycles, 2 busy
+    assert g.compute_cycles == 3 and g.fired == 3 and g.nonzero_pairs == 3 and g.operand_pairs == 5
+    assert g.actions == {"gate_check": 5, "xnor": 3, "bitcount_add": 2, "rest": 3}
+    assert g.utilization == pytest.approx(3 / 6)
+    s = layer_costs("gated_xnor", "skipping", 2, 1, x, w, {"type": "dense"})
+    # compacted (1,1) (1,-) -> 2 cycles, both busy
+    assert s.compute_cycles == 2
+    assert s.actions == {"gate_check": 5, "xnor": 3, "bitcount_add": 2, "rest": 1, "index": 3, "compact": 5}
+    # TWN unit keys on the weight alone: weights nonzero at 0,2,3,4 -> 4 events
+    t = layer_costs("event_mux", "gating", 2, 1, x, w, {"type": "dense"})
+    assert t.actions == {"gate_check": 5, "mux": 4, "add": 4, "rest": 2} and t.compute_cycles == 3
+    b = layer_costs("xnor", "gating", 2, 1, x, w, {"type": "dense"})
+    assert b.actions == {"xnor": 5, "bitcount_add": 3, "rest": 1} and b.compute_cycles == 3
+    assert layer_costs("mac", "skipping", 2, 1, x, w, {"type": "dense"}).actions == {"mult": 5, "add": 5, "rest": 1}
+    assert layer_costs("mux", "gating", 2, 1, x, w, {"type": "dense"}).actions == {"mux": 5, "add": 5, "rest": 1}
+
+
+def test_resting_probability_closed_forms():
+    rng = np.random.default_rng(0)
+    t = lambda shape: rng.integers(-1, 2, size=shape).astype(np.float32)  # uniform ternary  # noqa: E731
+    x, w = t((64, 512)), t((512, 64))  # 2.1 M pairs
+    dense = {"type": "dense"}
+    g = layer_costs("gated_xnor", "gating", 8, 2, x, w, dense)
+    assert g.resting_probability == pytest.approx(5 / 9, abs=0.005)  # GXNOR Table 2: 55.6 %
+    assert g.unit_resting_probability == g.resting_probability
+    tw = layer_costs("event_mux", "gating", 8, 2, x, w, dense)
+    assert tw.unit_resting_probability == pytest.approx(1 / 3, abs=0.005)  # TWN: 33.3 %
+    xf = rng.standard_normal((64, 512)).astype(np.float32)  # TWN's real inputs are full precision
+    assert layer_costs("event_mux", "gating", 8, 2, xf, w, dense).resting_probability == pytest.approx(1 / 3,
+                                                                                                      abs=0.005)
+    for kind in ("xnor", "mux", "mac"):
+        assert layer_costs(kind, "gating", 8, 2, x, w, dense).unit_resting_probability == 0.0
+    sign = lambda shape: rng.choice(np.array([-1.0, 1.0]), size=shape)  # noqa: E731
+    assert layer_costs("xnor", "gating", 8, 2, sign((8, 64)), sign((64, 8)), dense).resting_probability == 0.0
+
+
+def test_gating_cycles_closed_form():
+    rng = np.random.default_rng(1)
+    B, n_in, n_out, P, A = 4, 37, 6, 8, 3  # outputs 24, divisible by A
+    x = _ternary(rng, (B, n_in), 0.5)
+    w = _ternary(rng, (n_in, n_out), 0.5)
+    for kind in KINDS:
+        r = layer_costs(kind, "gating", P, A, x, w, {"type": "dense"})
+        assert r.compute_cycles == B * n_out * math.ceil(n_in / P) // A
+        assert list(r.tile_cycles) == [n_out * math.ceil(n_in / P) // A] * B
+    # conv: outputs B*OH*OW*F, M = k*k*C
+    x = _ternary(rng, (2, 6, 6, 3), 0.5)
+    w = _ternary(rng, (3, 3, 3, 4), 0.5)
+    r = layer_costs("gated_xnor", "gating", 5, 2, x, w, {"type": "conv", "kernel": 3, "stride": 1, "padding": 1})
+    assert r.outputs == 2 * 36 * 4 and r.operand_pairs == r.outputs * 27
+    assert r.compute_cycles == r.outputs * math.ceil(27 / 5) // 2
+    # skipping never takes more cycles than gating, and its cycles follow the active counts
+    s = layer_costs("gated_xnor", "skipping", 5, 2, x, w, {"type": "conv", "kernel": 3, "stride": 1, "padding": 1})
+    assert s.compute_cycles <= r.compute_cycles and s.fired == r.fired == r.nonzero_pairs
+
+
+def test_dense_backward_products():
+    rng = np.random.default_rng(2)
+    x, w, dy = _ternary(rng, (5, 7), 0.4), _ternary(rng, (7, 3), 0.4), _ternary(rng, (5, 3), 0.4)
+    dx = layer_costs("gated_xnor", "gating", 2, 1, x, w, {"type": "dense"}, dy=dy, product="dx")
+    assert dx.outputs == 5 * 7 and dx.operand_pairs == 5 * 7 * 3
+    assert dx.nonzero_pairs == int(((dy != 0).astype(int) @ (w != 0).T.astype(int)).sum())
+    dw = layer_costs("gated_xnor", "gating", 2, 1, x, w, {"type": "dense"}, dy=dy, product="dw")
+    assert dw.outputs == 7 * 3 and dw.operand_pairs == 7 * 3 * 5
+    assert dw.nonzero_pairs == int(((x != 0).T.astype(int) @ (dy != 0).astype(int)).sum())
+    # the generic product is what the layer products are
+    g = product_costs("gated_xnor", "gating", 2, 1, x.T, dy)
+    assert g.actions == dw.actions and g.compute_cycles == dw.compute_cycles
+
+
+def test_bad_arguments():
+    x, w = np.ones((1, 2)), np.ones((2, 1))
+    with pytest.raises(ValueError):
+        layer_costs("nope", "gating", 1, 1, x, w, {"type": "dense"})
+    with pytest.raises(ValueError):
+        layer_costs("mac", "gating", 0, 1, x, w, {"type": "dense"})
+    with pytest.raises(ValueError):
+        layer_costs("mac", "gating", 1, 1, x, w, {"type": "pool"})
+    with pytest.raises(NotImplementedError):
+        layer_costs("mac", "gating", 1, 1, np.ones((1, 3, 3, 1)), np.ones((1, 1, 1, 1)),
+                    {"type": "conv", "kernel": 1}, dy=np.ones((1, 3, 3, 1)), product="dx")
