@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from .rng import stream_key, uniform
-from .runtime import ensure_threads
+from .runtime import ensure_threads, parallel_for
 from .spaces import DiscreteSpace
 
 TAU_MODES = ("linear", "tanh")
@@ -92,8 +92,9 @@ class DSTUpdater:
         sp = self.space
         ensure_threads()
         key = stream_key(self.seed, self.stream, step)
-        c, d = _dst_kernel(state.reshape(-1), dw.reshape(-1), values.reshape(-1), transitions.reshape(-1),
-                           sp.dz, sp.L, sp.max_index, self.table, key)
+        with parallel_for(state.size):
+            c, d = _dst_kernel(state.reshape(-1), dw.reshape(-1), values.reshape(-1), transitions.reshape(-1),
+                               sp.dz, sp.L, sp.max_index, self.table, key)
         return int(c), int(d)
 
 

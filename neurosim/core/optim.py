@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .runtime import ensure_threads
+from .runtime import ensure_threads, parallel_for
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -71,7 +71,8 @@ class Adam:
         t = max(self.t, 1)
         lr_t = lr * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
         ensure_threads()
-        _adam_kernel(grad, s["m"], s["v"], out, self.beta1, self.beta2, lr_t, self.eps)
+        with parallel_for(grad.size):
+            _adam_kernel(grad, s["m"], s["v"], out, self.beta1, self.beta2, lr_t, self.eps)
         return out
 
     def state(self) -> dict[str, np.ndarray]:

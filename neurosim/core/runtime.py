@@ -98,3 +98,23 @@ def ensure_threads():
         configure_threads()
         numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS,
                                          int(os.environ.get("NEUROSIM_NUMBA_THREADS", "1")))))
+
+
+PARALLEL_MIN_ELEMENTS = 1 << 18  # below this a second thread costs more than it saves
+
+
+class parallel_for:
+    """Context manager: use every numba thread for one large element-wise kernel (e.g. a 500k-weight update)."""
+
+    def __init__(self, elements: int):
+        self.big = elements >= PARALLEL_MIN_ELEMENTS
+
+    def __enter__(self) -> None:
+        if self.big:
+            ensure_threads()
+            self.saved = numba.get_num_threads()
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+    def __exit__(self, *exc) -> None:
+        if self.big:
+            numba.set_num_threads(self.saved)
