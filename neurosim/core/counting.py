@@ -45,13 +45,14 @@ def _row_nnz(a2: np.ndarray) -> np.ndarray:
 def _conv_forward_nnz(x, wnz, kh, kw, stride, pad, oh, ow):
     """Nonzero (input, weight) pairs of a convolution; wnz[kh, kw, c] = nonzero filters at that tap."""
     b, h, w, c = x.shape
-    m = np.zeros((h, w, c), np.int64)
+    m = np.zeros((h, w, c), np.int64)  # nonzero inputs summed over the batch
     for bi in range(b):
         for hi in range(h):
             for wi in range(w):
+                row = m[hi, wi]
+                xr = x[bi, hi, wi]
                 for ci in range(c):
-                    if x[bi, hi, wi, ci] != 0:
-                        m[hi, wi, ci] += 1
+                    row[ci] += np.int64(xr[ci] != 0)
     total = 0
     for i in range(kh):
         for j in range(kw):
@@ -73,40 +74,41 @@ def _conv_forward_nnz(x, wnz, kh, kw, stride, pad, oh, ow):
 
 @njit(cache=True)
 def _conv_wgrad_nnz(x, dy, kh, kw, stride, pad):
-    """Nonzero (input, gradient) pairs of the weight-gradient product of a convolution."""
+    """Nonzero (input, gradient) pairs of the weight-gradient product of a convolution.
+
+    Per output position: (nonzero gradients over filters) x (nonzero inputs in its receptive field); the
+    latter is an O(1) box sum of an integral image of per-pixel nonzero-channel counts.
+    """
     b, h, w, c = x.shape
     _, oh, ow, f = dy.shape
-    tot = np.zeros(b, np.int64)
+    total = 0
+    integral = np.zeros((h + 1, w + 1), np.int64)
     for bi in range(b):
-        pc = np.zeros((h, w), np.int64)
         for hi in range(h):
+            run = 0
             for wi in range(w):
                 n = 0
+                xr = x[bi, hi, wi]
                 for ci in range(c):
-                    if x[bi, hi, wi, ci] != 0:
-                        n += 1
-                pc[hi, wi] = n
-        s = 0
+                    n += np.int64(xr[ci] != 0)
+                run += n
+                integral[hi + 1, wi + 1] = integral[hi, wi + 1] + run
         for p in range(oh):
+            h0 = max(p * stride - pad, 0)
+            h1 = min(p * stride - pad + kh, h)
             for q in range(ow):
                 nd = 0
+                dr = dy[bi, p, q]
                 for fi in range(f):
-                    if dy[bi, p, q, fi] != 0:
-                        nd += 1
-                if nd == 0:
+                    nd += np.int64(dr[fi] != 0)
+                if nd == 0 or h1 <= h0:
                     continue
-                npatch = 0
-                for i in range(kh):
-                    hi = p * stride + i - pad
-                    if hi < 0 or hi >= h:
-                        continue
-                    for j in range(kw):
-                        wi = q * stride + j - pad
-                        if 0 <= wi < w:
-                            npatch += pc[hi, wi]
-                s += nd * npatch
-        tot[bi] = s
-    return tot.sum()
+                w0 = max(q * stride - pad, 0)
+                w1 = min(q * stride - pad + kw, w)
+                if w1 <= w0:
+                    continue
+                total += nd * (integral[h1, w1] - integral[h0, w1] - integral[h1, w0] + integral[h0, w0])
+    return total
 
 
 def _flat2(a: np.ndarray) -> np.ndarray:
