@@ -43,19 +43,25 @@ def worker(args) -> None:
         r = train_torch(args.net, p.data.x_train[:n], p.data.y_train[:n], p.data.x_test[:500], p.data.y_test[:500],
                         epochs=1, batch=args.batch, threads=args.threads, max_batches=args.batches)
         sps = r["samples_per_second"]
+        print(json.dumps({"torch": sps}))
     else:
+        # plain and observed training alternate in one warm process, so machine drift hits both alike
         wl = {"mlp": "mnist_mlp", "cnn": "mnist_cnn"}[args.net]
-        ours(wl, args.data, 2 * args.batch, args.batch, args.worker == "observer")  # compile / warm caches
-        sps = ours(wl, args.data, args.batches * args.batch, args.batch, args.worker == "observer")
-    print(json.dumps({"samples_per_second": sps}))
+        ours(wl, args.data, 2 * args.batch, args.batch, True)  # compile / warm caches
+        n = args.batches * args.batch
+        plain, observed = [], []
+        for _ in range(3):
+            plain.append(ours(wl, args.data, n, args.batch, False))
+            observed.append(ours(wl, args.data, n, args.batch, True))
+        print(json.dumps({"plain": statistics.median(plain), "observer": statistics.median(observed)}))
 
 
-def measure(args, net: str, what: str) -> float:
+def measure(args, net: str, what: str) -> dict[str, float]:
     """Run one measurement in a fresh process, so neither side's thread pools or allocator touch the other."""
     cmd = [sys.executable, __file__, "--worker", what, "--net", net, "--threads", str(args.threads), "--batches",
            str(args.batches), "--batch", str(args.batch)] + (["--data", args.data] if args.data else [])
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    return json.loads(out)["samples_per_second"]
+    return json.loads(out)
 
 
 def main() -> None:
@@ -64,7 +70,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--nets", default="mlp,cnn")
-    ap.add_argument("--worker", choices=["plain", "observer", "torch"], help=argparse.SUPPRESS)
+    ap.add_argument("--worker", choices=["ours", "torch"], help=argparse.SUPPRESS)
     ap.add_argument("--net", help=argparse.SUPPRESS)
     args = ap.parse_args()
     set_threads(args.threads)
@@ -79,8 +85,9 @@ def main() -> None:
     for net in args.nets.split(","):
         runs: dict[str, list[float]] = {"plain": [], "observer": [], "torch": []}
         for _ in range(args.repeats):  # interleaved, so drifts of the machine hit every column alike
-            for what in ("plain", "observer") + (("torch",) if have_torch else ()):
-                runs[what].append(measure(args, net, what))
+            for what in ("ours",) + (("torch",) if have_torch else ()):
+                for k, v in measure(args, net, what).items():
+                    runs[k].append(v)
         row = {"neurosim_samples_per_second": statistics.median(runs["plain"]),
                "neurosim_with_observer_samples_per_second": statistics.median(runs["observer"]),
                "runs": runs}
