@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import platform
 import shutil
+import statistics
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -141,7 +142,10 @@ def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: boo
         "method": m.name, "N": m.N if m.name in ("dst", "gxnor") else None, "activation": asdict(m.activation),
         "seed": p.seed, "epochs": p.cfg.epochs, "epochs_run": res.epochs_run, "best_epoch": res.best_epoch,
         "batch": p.cfg.batch, "lr_start": p.cfg.lr_start, "lr_fin": p.cfg.lr_fin, "optimizer": p.cfg.optimizer,
-        "accuracy": acc, "samples_per_second": res.samples_per_second, "train_seconds": res.train_seconds,
+        "accuracy": acc,
+        # median over epochs: the first epoch also pays numba's one-time compilation
+        "samples_per_second": statistics.median(h["samples_per_second"] for h in res.history) if res.history else None,
+        "samples_per_second_overall": res.samples_per_second, "train_seconds": res.train_seconds,
         "resting_probability": counter.resting_probability(),
         "weights": p.net.weight_count(),
         "weight_bits_stored": p.net.mac_layers[0].weights.stored_bits,
