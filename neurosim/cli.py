@@ -30,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train", help="train a workload and write summary.json, layers.csv and model.npz")
     _add_train_flags(tr)
+    rep = sub.add_parser("reproduce", help="reproduce a table of the seed papers with the simulator")
+    rep.add_argument("table", choices=["gxnor-table2"])
+    rep.add_argument("--out", default="reports", help="folder for the CSV/JSON (default: reports/)")
+    rep.add_argument("--seed", type=int, default=0)
     data = sub.add_parser("data", help="datasets")
     dsub = data.add_subparsers(dest="data_command", required=True)
     fetch = dsub.add_parser("fetch", help="download a dataset into the cache and verify its checksums")
@@ -62,6 +66,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .explore.gxnor_table2 import reproduce
+
+    rows = reproduce(Path(args.out), seed=args.seed)
+    print(f"GXNOR Table 2 on uniform random operands (seed {args.seed}) -> {Path(args.out) / 'gxnor_table2.csv'}")
+    print(f"{'architecture':16s} {'unit':11s} {'operations':>12s} {'accumulations':>14s} {'resting':>8s} {'paper':>7s}")
+    for r in rows:
+        print(f"{r['architecture']:16s} {r['unit']:11s} {r['operations']:12d} {r['accumulations']:14d} "
+              f"{100 * r['resting_probability']:7.1f}% {100 * r['paper_resting_probability']:6.1f}%")
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from .data import fetch_dataset
 
@@ -78,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_train(args)
         if args.command == "data":
             return cmd_data(args)
+        if args.command == "reproduce":
+            return cmd_reproduce(args)
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)
         return 130

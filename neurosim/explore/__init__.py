@@ -1,0 +1,1 @@
+"""Sweeps and reproductions of the seeds' tables, computed by the simulator."""
