@@ -1,5 +1,4 @@
 """The SimPy engine against closed forms of a load/compute pipeline."""
-import math
 
 import pytest
 

@@ -9,7 +9,6 @@ def test_table2_matches_the_paper():
     rows = {r["architecture"]: r for r in table2(M=512, neurons=128, samples=48, seed=1)}
     for arch, r in rows.items():
         assert abs(r["resting_probability"] - r["paper_resting_probability"]) < 0.005, arch
-    M = 512
     assert rows["full precision"]["operations"] == rows["full precision"]["operand_pairs"]  # M mult per neuron
     assert rows["BNN"]["accumulations"] < rows["BNN"]["operations"] / 8  # one bitcount per cycle, not per pair
     assert rows["GXNOR"]["operations"] < rows["TWN"]["operations"] < rows["BWN"]["operations"]

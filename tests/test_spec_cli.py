@@ -5,7 +5,6 @@ import sys
 
 import pytest
 
-from neurosim.cli import main
 from neurosim.core.methods import make_method
 from neurosim.spec import SpecError, parse_network
 

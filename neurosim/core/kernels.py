@@ -19,10 +19,7 @@ that it does not fight OpenBLAS's threads for the cores.
 """
 from __future__ import annotations
 
-import os
-import sys
 
-import numba
 import numpy as np
 from numba import njit, prange
 
