@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     fetch = dsub.add_parser("fetch", help="download a dataset into the cache and verify its checksums")
     fetch.add_argument("name", choices=["mnist", "fashion-mnist"])
     fetch.add_argument("--cache", help="target folder (default: $NEUROSIM_CACHE/<name> or ~/.cache/neurosim/<name>)")
+    fetch.add_argument("--mirror", action="append", metavar="URL",
+                       help="base URL to download from instead of the standard mirrors (repeatable, tried in order)")
     return ap
 
 
@@ -81,7 +83,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_data(args: argparse.Namespace) -> int:
     from .data import fetch_dataset
 
-    path = fetch_dataset(args.name, cache_dir=args.cache)
+    path = fetch_dataset(args.name, cache_dir=args.cache, mirrors=args.mirror)
     print(f"{args.name}: {path}")
     return 0
 

@@ -345,6 +345,7 @@ def fetch_dataset(name: str, cache_dir: str | Path | None = None, mirrors: list[
             raise DataError(f"dataset {name!r}: {fname}: checksum {check!r}; allowed: ('sha256'|'md5', hexdigest)")
     folder = Path(cache_dir).expanduser() if cache_dir is not None else _cache_root() / name
     folder.mkdir(parents=True, exist_ok=True)
+    errors = []  # keep going: every file that can be fetched is, then all failures are reported together
     for fname, (algo, want) in files.items():
         dest = folder / fname
         if dest.is_file() and _digest(dest, algo) == want.lower():
@@ -366,5 +367,7 @@ def fetch_dataset(name: str, cache_dir: str | Path | None = None, mirrors: list[
             finally:
                 tmp.unlink(missing_ok=True)
         else:
-            raise DataError(f"{name}: could not fetch {fname} (expected {algo} {want}): " + "; ".join(failures))
+            errors.append(f"could not fetch {fname} (expected {algo} {want}): " + "; ".join(failures))
+    if errors:
+        raise DataError(f"{name}: " + " | ".join(errors))
     return folder

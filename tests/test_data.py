@@ -419,3 +419,27 @@ def test_published_checksum_table():
         for fname in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
             algo, want = data.DATASETS["mnist"].files[fname]
             assert hashlib.new(algo, (SHARED / "mnist" / fname).read_bytes()).hexdigest() == want
+
+
+@needs_mnist
+def test_cli_fetch_uses_the_published_checksums(tmp_path, monkeypatch):
+    """`neurosim data fetch mnist` against a local mirror holding only the real t10k files: both are verified
+    with the published sha256 and kept; the missing train files fail clearly (exit 2), nothing half-written."""
+    real = SHARED / "mnist"
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    srv = tmp_path / "srv"
+    srv.mkdir()
+    for f in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (srv / f).write_bytes((real / f).read_bytes())
+    mirror = _Mirror(srv)
+    try:
+        from neurosim.cli import main
+
+        code = main(["data", "fetch", "mnist", "--cache", str(tmp_path / "cache"), "--mirror", mirror.url])
+    finally:
+        mirror.close()
+    assert code == 2
+    got = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert "t10k-images-idx3-ubyte.gz" in got and "t10k-labels-idx1-ubyte.gz" in got
+    assert not any(n.endswith(".tmp") or n.startswith("train") for n in got)
