@@ -178,7 +178,7 @@ def build_network(specs: list[LayerSpec], input_shape: tuple[int, int, int], num
             n = int(np.prod(shape))
             add(Flatten(info("flatten", f"flatten{mac}", (n,))), (n,))
 
-    def weights(kind: str, w_shape: tuple[int, ...], fan_in: int, fan_out: int):
+    def weights(w_shape: tuple[int, ...], fan_in: int, fan_out: int):
         return method.make_weights(w_shape, fan_in, fan_out, rng, seed, stream=mac)
 
     for i, ls in enumerate(specs):
@@ -200,7 +200,7 @@ def build_network(specs: list[LayerSpec], input_shape: tuple[int, int, int], num
             if oh < 1 or ow < 1:
                 raise SpecError(f"layer {i + 1} (conv {k}x{k}) does not fit its {h}x{w_} input")
             mac += 1
-            wp = weights("conv", (k, k, c, f), k * k * c, k * k * f)
+            wp = weights((k, k, c, f), k * k * c, k * k * f)
             li = info("conv", f"conv{mac}", (oh, ow, f), params=dict(p), weight_bits=wp.deployed_bits,
                       weight_count=wp.values.size, activation_bits=act.bits if step else 32)
             add(Conv2D(li, wp, s, pad), (oh, ow, f))
@@ -223,7 +223,7 @@ def build_network(specs: list[LayerSpec], input_shape: tuple[int, int, int], num
                 raise SpecError(f"network spec output size {units} does not match the dataset's {num_classes} classes")
             n_in = shape[0]
             mac += 1
-            wp = weights("dense", (n_in, units), n_in, units)
+            wp = weights((n_in, units), n_in, units)
             name = "out" if final else f"fc{mac}"
             li = info("dense", name, (units,), params={"units": units}, weight_bits=wp.deployed_bits,
                       weight_count=wp.values.size, activation_bits=act.bits if step else 32)
