@@ -57,3 +57,46 @@ def test_dram_latency_and_events():
 def test_bad_config():
     with pytest.raises(ValueError, match="dram_bits_per_cycle"):
         EngineConfig(dram_bits_per_cycle=0)
+
+
+def test_dependency_orders_units_and_is_not_a_stall():
+    # array tile (10 cycles) then the accumulator tile that consumes it (5 cycles), no traffic
+    txs = [Transaction(0, "forward", 0, 0, 10, unit="array"),
+           Transaction(1, "forward", 0, 0, 5, unit="accumulator", after=0)]
+    res = simulate(txs, EngineConfig(dram_bits_per_cycle=1, slots=2))
+    assert res.total_cycles == 15
+    assert res.stats[(1, "forward")].stall_cycles == 0  # waiting for the producer is not a data stall
+    assert res.stats[(1, "forward")].cycles == 5
+
+
+def test_independent_units_overlap():
+    txs = [Transaction(0, "forward", 0, 0, 10, unit="array"),
+           Transaction(1, "update", 0, 0, 7, unit="update")]
+    res = simulate(txs, EngineConfig(dram_bits_per_cycle=1, slots=2))
+    assert res.total_cycles == 10
+
+
+def test_pipelined_chain_closed_form():
+    # n tiles: array C1 each, then accumulator C2 each depending on its tile: makespan n*C1 + C2 when C1 >= C2
+    n, c1, c2 = 6, 9, 4
+    txs = [Transaction(0, "forward", 0, t, c1, unit="array") for t in range(n)]
+    txs += [Transaction(1, "forward", 0, t, c2, unit="accumulator", after=t) for t in range(n)]
+    res = simulate(txs, EngineConfig(dram_bits_per_cycle=1, slots=n * 2))
+    assert res.total_cycles == n * c1 + c2
+
+
+def test_dependency_on_a_later_transaction_is_an_error():
+    txs = [Transaction(0, "forward", 0, 0, 3, unit="array", after=1), Transaction(1, "forward", 0, 0, 3, unit="accumulator")]
+    with pytest.raises(ValueError, match="depends on a later"):
+        simulate(txs, EngineConfig(dram_bits_per_cycle=1))
+
+
+def test_cached_engine_replays_identical_sequences():
+    from neurosim.hw.engine import CachedEngine
+
+    eng = CachedEngine(EngineConfig(dram_bits_per_cycle=8, slots=2))
+    a = eng.simulate(_tiles(5, 80, 3))
+    b = eng.simulate(_tiles(5, 80, 3))
+    c = eng.simulate(_tiles(5, 80, 4))
+    assert eng.hits == 1 and a.total_cycles == b.total_cycles and c.total_cycles != a.total_cycles
+    assert eng.events_represented == 2 * a.events + c.events

@@ -269,6 +269,7 @@ class Architecture:
     placement: Placement
     source_file: str
     description: str = ""
+    double_buffering: bool = True  # two on-chip tile slots: the next tile loads while this one computes
 
     def _err(self, msg: str) -> NoReturn:
         raise ArchError(f"{self.source_file}: {msg}")
@@ -388,7 +389,8 @@ _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
     list("-+0123456789"))
 
-_TOP_KEYS = ("name", "description", "clock_hz", "clock_mhz", "technology", "components", "placement")
+_TOP_KEYS = ("name", "description", "clock_hz", "clock_mhz", "technology", "double_buffering", "components",
+             "placement")
 _COMPONENT_KEYS = ("name", "class", "attributes", "actions", "leakage_mw", "leakage_source", "description")
 _ACTION_KEYS = ("energy_pj", "latency_cycles", "source")
 
@@ -536,6 +538,9 @@ def load_arch(path: str | Path) -> Architecture:
         ctx.fail("clock_hz", "give exactly one of clock_hz or clock_mhz (a number > 0)")
     clock = (ctx.check("clock_hz", _positive, doc["clock_hz"]) if "clock_hz" in doc
              else ctx.check("clock_mhz", _positive, doc["clock_mhz"]) * 1e6)
+    double_buffering = doc.get("double_buffering", True)
+    if not isinstance(double_buffering, bool):
+        ctx.fail("double_buffering", f"must be true or false, got {double_buffering!r}")
     raw_comps = doc["components"]
     if not isinstance(raw_comps, list) or not raw_comps:
         ctx.fail("components", "must be a non-empty list of components")
@@ -550,7 +555,8 @@ def load_arch(path: str | Path) -> Architecture:
         first[comp.name] = i
     placement = _parse_placement(ctx, doc["placement"], comps)
     return Architecture(name=name, clock_hz=clock, technology=technology, components=MappingProxyType(comps),
-                        placement=placement, source_file=str(path), description=description)
+                        placement=placement, source_file=str(path), description=description,
+                        double_buffering=double_buffering)
 
 
 def find_arch(name_or_path: str | Path) -> Path:

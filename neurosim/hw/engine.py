@@ -5,8 +5,10 @@ slot, reads the on-chip buffer, computes on the compute arrays (or the update un
 Processes:
 - a loader streams transactions through the DRAM channel(s) into free buffer slots (2 slots = double
   buffering: the next tile loads while this one computes; 1 slot = load, compute, load, ...);
-- one executor per unit kind (compute arrays, update unit) takes loaded transactions in order; a tile lasts
-  max(compute cycles, on-chip buffer cycles), the surplus over compute being a bank stall;
+- one executor per unit kind (compute arrays, accumulator/activation unit, update unit) takes its loaded
+  transactions in program order; a transaction may name an earlier one it depends on (``after``: its
+  producer, e.g. the batch-norm of a tile waits for that tile's products), and then also waits for it;
+- a tile lasts max(compute cycles, on-chip buffer cycles), the surplus over compute being a bank stall;
 - write-backs compete with loads for the DRAM channel.
 Stall cycles of a unit are the cycles it waits for data (DRAM bandwidth) plus bank stalls; they come out of
 the event simulation, not a formula. One SimPy event per transaction step, never one per operation.
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 
 import simpy
 
-UNITS = ("array", "update")
+UNITS = ("array", "accumulator", "update")
 
 
 @dataclass
@@ -34,6 +36,14 @@ class Transaction:
     write_offchip_bits: int = 0
     read_onchip_bits: int = 0
     write_onchip_bits: int = 0
+    after: int = -1  # index of an earlier transaction whose compute must finish first (-1: none)
+    buffer_cycles: int | None = None  # on-chip access cycles if known (several buffers in parallel), else derived
+
+    def timing_key(self) -> tuple:
+        """Everything the timeline depends on (the engine is deterministic in these)."""
+        return (self.layer, self.phase, self.compute_cycles, self.unit, self.read_offchip_bits,
+                self.write_offchip_bits, self.read_onchip_bits, self.write_onchip_bits, self.after,
+                self.buffer_cycles)
 
 
 @dataclass
@@ -111,15 +121,30 @@ def simulate(transactions: list[Transaction], cfg: EngineConfig) -> EngineResult
             yield ready[tx.unit].put(tx)
             events[0] += 1
 
+    done = [env.event() for _ in transactions]
+    finished = [0.0] * len(transactions)
+    index = {id(tx): i for i, tx in enumerate(transactions)}
+
     def executor(unit: str):
         for _ in range(counts[unit]):
-            t_wait = env.now
+            t_free = env.now  # the unit is free from here on
             tx = yield ready[unit].get()
+            t_loaded = env.now
+            i = index[id(tx)]
+            t_eligible = t_free
+            if tx.after >= 0:
+                if tx.after >= i:
+                    raise ValueError(f"transaction {i} depends on a later one ({tx.after})")
+                yield done[tx.after]
+                t_eligible = max(t_free, finished[tx.after])
             st = stats[(tx.layer, tx.phase)]
             if st.transactions == 0:
-                st.start = t_wait
-            st.stall_cycles += int(round(env.now - t_wait))  # the unit waited for this tile's data
-            busy = max(tx.compute_cycles, buffer_cycles(tx.read_onchip_bits + tx.write_onchip_bits, cfg))
+                st.start = t_eligible
+            # stall: the unit could have started (free, producer done) but this tile's data was not loaded yet
+            st.stall_cycles += int(round(max(0.0, t_loaded - t_eligible)))
+            onchip = (tx.buffer_cycles if tx.buffer_cycles is not None
+                      else buffer_cycles(tx.read_onchip_bits + tx.write_onchip_bits, cfg))
+            busy = max(tx.compute_cycles, onchip)
             bank = busy - tx.compute_cycles
             yield env.timeout(busy)
             st.compute_cycles += tx.compute_cycles
@@ -127,6 +152,8 @@ def simulate(transactions: list[Transaction], cfg: EngineConfig) -> EngineResult
             st.stall_cycles += bank
             st.transactions += 1
             st.end = env.now
+            finished[i] = env.now
+            done[i].succeed()
             yield free.put(1)
             if tx.write_offchip_bits:
                 env.process(transfer(tx.write_offchip_bits))
@@ -137,3 +164,32 @@ def simulate(transactions: list[Transaction], cfg: EngineConfig) -> EngineResult
         env.process(executor(u))
     env.run()
     return EngineResult(total_cycles=int(round(env.now)), events=events[0], stats=dict(stats))
+
+
+class CachedEngine:
+    """Runs :func:`simulate`, replaying the result of an identical transaction sequence seen before.
+
+    Under gating the timeline of a training batch depends only on shapes, so consecutive batches repeat it;
+    the event simulation is deterministic, so a replay is exact. ``events_simulated`` counts real SimPy
+    events, ``events_represented`` also those of replays.
+    """
+
+    def __init__(self, cfg: EngineConfig, max_entries: int = 256):
+        self.cfg, self.max_entries = cfg, max_entries
+        self._cache: dict[tuple, EngineResult] = {}
+        self.runs = self.hits = self.events_simulated = self.events_represented = 0
+
+    def simulate(self, transactions: list[Transaction]) -> EngineResult:
+        key = tuple(tx.timing_key() for tx in transactions)
+        self.runs += 1
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = simulate(transactions, self.cfg)
+            self.events_simulated += hit.events
+            if len(self._cache) >= self.max_entries:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = hit
+        else:
+            self.hits += 1
+        self.events_represented += hit.events
+        return hit
