@@ -24,6 +24,10 @@ from .core.optim import make_optimizer
 from .core.train import TrainConfig, TrainResult, train
 from .data import Dataset, load_dataset
 from .events import ObserverGroup
+from .hw.arch import Architecture, load_arch
+from .hw.simulator import HardwareObserver, OperandAlphabet
+from .hw.weight_memory import WeightBits
+from .report.hardware import hardware_summary, write_hardware_report
 from .report.files import write_csv, write_json, write_npz
 from .spec import parse_network
 from .workload import Workload, WorkloadError, load_workload
@@ -114,9 +118,15 @@ def save_model(path: Path, p: Prepared) -> None:
 
 
 def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: bool = True, observers=(),
-                     log=None) -> dict[str, Any]:
-    """Train with the counting observer (plus any others), then write summary.json, layers.csv, model.npz."""
+                     log=None, hardware: "HardwareRun | None" = None) -> dict[str, Any]:
+    """Train with the counting observer (plus any others), then write summary.json, layers.csv, model.npz.
+
+    With ``hardware``, its observer sees every training batch and the test-set inference, and the hardware
+    report (per layer and phase cycles, energy, traffic; plots) is written beside the training report.
+    """
     counter = CountingObserver()
+    if hardware is not None:
+        observers = (*observers, hardware.timed)
     observer = ObserverGroup([counter, *observers]) if observers else counter
     fresh = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
@@ -126,8 +136,8 @@ def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: boo
     t0 = time.perf_counter()
     try:
         # the counting observer's state travels in the checkpoint so whole-run counts survive a resume
-        res: TrainResult = train(p.net, p.data, p.cfg, observer=_Stateful(observer, counter), checkpoint=ck,
-                                 resume=resume, progress=progress, log=log)
+        res: TrainResult = train(p.net, p.data, p.cfg, observer=_Stateful(observer, counter, hardware),
+                                 checkpoint=ck, resume=resume, progress=progress, log=log)
     except BaseException:
         if fresh and not any(f.name != "checkpoint.npz" for f in out.iterdir()) and not ck.exists():
             shutil.rmtree(out, ignore_errors=True)
@@ -135,7 +145,8 @@ def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: boo
     d = p.data
     acc = {"train": p.net.accuracy(d.x_train, d.y_train, p.cfg.eval_batch),
            "validation": p.net.accuracy(d.x_val, d.y_val, p.cfg.eval_batch),
-           "test": p.net.accuracy(d.x_test, d.y_test, p.cfg.eval_batch)}
+           "test": p.net.accuracy(d.x_test, d.y_test, p.cfg.eval_batch,
+                                  observer=hardware.timed if hardware is not None else None)}
     m = p.method
     summary = {
         "workload": p.workload.name, "workload_file": p.workload.source, "network": p.workload.network,
@@ -155,23 +166,142 @@ def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: boo
         "history": res.history, "wall_seconds": time.perf_counter() - t0,
         "neurosim_version": __version__, "python": platform.python_version(),
     }
+    if hardware is not None:
+        summary.update(hardware.summary(res.train_seconds))
+        write_csv(out / "counts.csv", counter.rows(), CSV_COLUMNS)
+        hardware.write(out, summary)
+    else:
+        write_csv(out / "layers.csv", counter.rows(), CSV_COLUMNS)
     write_json(out / "summary.json", summary)
-    write_csv(out / "layers.csv", counter.rows(), CSV_COLUMNS)
     save_model(out / "model.npz", p)
     return summary
 
 
 class _Stateful:
-    """Forwards records to `observer`, and checkpoint state to/from the counting observer."""
+    """Forwards records to `observer`; checkpoint state to/from the counting and hardware observers."""
 
-    def __init__(self, observer, counter: CountingObserver):
-        self.observer, self.counter = observer, counter
+    def __init__(self, observer, counter: CountingObserver, hardware: "HardwareRun | None" = None):
+        self.observer, self.counter, self.hardware = observer, counter, hardware
 
     def observe(self, rec) -> None:
         self.observer.observe(rec)
 
     def state(self) -> dict[str, np.ndarray]:
-        return self.counter.state()
+        d = self.counter.state()
+        if self.hardware is not None:
+            d.update(self.hardware.state())
+        return d
 
     def load_state(self, d: dict[str, np.ndarray]) -> None:
-        self.counter.load_state(d)
+        self.counter.load_state({k: v for k, v in d.items() if k.startswith("count.")})
+        if self.hardware is not None:
+            self.hardware.load_state(d)
+
+
+# ---------------------------------------------------------------------------------------------- hardware
+def weight_bits(method: Method, optimizer: str) -> WeightBits:
+    """Bits the method keeps per weight, and where they come from (hw never imports training code)."""
+    opt = make_optimizer(optimizer).state_bits_per_weight
+    if method.name in ("dst", "gxnor"):
+        return WeightBits(stored=method.N + 1, optimizer=opt, transition_table=method.tau != "linear")
+    if method.name in ("bwn", "bnn"):
+        return WeightBits(stored=1, hidden=32, optimizer=opt, space_switch=True)
+    if method.name == "twn":
+        return WeightBits(stored=2, hidden=32, optimizer=opt, space_switch=True)
+    return WeightBits(stored=32, optimizer=opt)
+
+
+def operand_alphabet(method: Method) -> OperandAlphabet:
+    """Nonzero probability of uniformly random operands of the method's weight and activation spaces."""
+    act = method.activation
+    a_nz = 2 * act.levels / (2 * act.levels + 1) if act.kind in ("ternary", "multilevel") else 1.0
+    if method.name in ("dst", "gxnor"):
+        w_nz = 2 ** method.N / (2 ** method.N + 1) if method.N >= 1 else 1.0
+    elif method.name == "twn":
+        w_nz = 2 / 3
+    else:
+        w_nz = 1.0
+    return OperandAlphabet(activation_nonzero=a_nz, weight_nonzero=w_nz)
+
+
+class HardwareRun:
+    """The hardware observer of one run, timed, with its report writers."""
+
+    def __init__(self, arch: Architecture, p: Prepared, batch: int | None = None):
+        self.arch = arch
+        self.observer = HardwareObserver(arch, p.net.infos(), batch or p.cfg.batch,
+                                         weight_bits(p.method, p.cfg.optimizer), operand_alphabet(p.method))
+        self.seconds = 0.0
+        self.timed = _Timed(self)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"hw.state": np.array(json.dumps(self.observer.state()))}
+
+    def load_state(self, d: dict[str, np.ndarray]) -> None:
+        if "hw.state" in d:
+            self.observer.load_state(json.loads(str(d["hw.state"])))
+
+    def summary(self, train_seconds: float | None) -> dict[str, Any]:
+        self.result = self.observer.finish()
+        return hardware_summary(self.result, self.arch, self.seconds, train_seconds)
+
+    def write(self, out: Path, summary: dict[str, Any]) -> None:
+        write_hardware_report(self.result, out, summary)
+
+
+class _Timed:
+    """Observer wrapper that measures the wall time the hardware simulation adds."""
+
+    def __init__(self, run: HardwareRun):
+        self.run = run
+
+    def observe(self, rec) -> None:
+        t0 = time.perf_counter()
+        self.run.observer.observe(rec)
+        self.run.seconds += time.perf_counter() - t0
+
+
+def load_architecture(path: str | Path) -> Architecture:
+    """An architecture file (or shipped name) validated, as ArchError (a ValueError) on bad input."""
+    return load_arch(path)
+
+
+def evaluate_and_report(p: Prepared, hardware: HardwareRun, out: Path, split: str = "test") -> dict[str, Any]:
+    """Inference of a split of a trained model on the hardware; writes summary.json and the hardware report."""
+    d = p.data
+    x, y = {"test": (d.x_test, d.y_test), "validation": (d.x_val, d.y_val), "train": (d.x_train, d.y_train)}[split]
+    if len(x) == 0:
+        raise WorkloadError(f"{p.workload.source}: the {split} split is empty")
+    t0 = time.perf_counter()
+    acc = p.net.accuracy(x, y, p.cfg.eval_batch, observer=hardware.timed)
+    m = p.method
+    summary = {"workload": p.workload.name, "workload_file": p.workload.source, "network": p.workload.network,
+               "method": m.name, "N": m.N if m.name in ("dst", "gxnor") else None, "seed": p.seed,
+               "mode": "inference", "split": split, "samples": len(x), "accuracy": {split: acc},
+               "dataset": {"name": d.name, split: len(x)}, "wall_seconds": time.perf_counter() - t0,
+               "neurosim_version": __version__, "python": platform.python_version()}
+    summary.update(hardware.summary(None))
+    out.mkdir(parents=True, exist_ok=True)
+    hardware.write(out, summary)
+    write_json(out / "summary.json", summary)
+    return summary
+
+
+def load_model_into(p: Prepared, model: Path) -> None:
+    """Load trained weights (a model.npz written by a run) into the prepared network."""
+    try:
+        with np.load(model, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files if k != "meta"}
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{model}: cannot read the model: {e}") from None
+    p.net.load_arrays(arrays, str(model))
+
+
+def model_workload(model: Path) -> tuple[str, dict[str, Any]]:
+    """The workload name and method settings a model.npz was trained with (from its metadata)."""
+    try:
+        with np.load(model, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+    except (OSError, KeyError, ValueError) as e:
+        raise ValueError(f"{model}: not a neurosim model (no readable 'meta'): {e}") from None
+    return meta["workload"], meta

@@ -1,0 +1,128 @@
+"""Mapping: the workload's layers as a networkx graph, each layer placed on a unit and cut into tiles.
+
+- Dense and conv layers run on the compute array; max-pool, batch norm and activation layers run on the
+  accumulator/activation unit, fused behind the product that feeds them (their data stays in the unit's
+  registers); flatten is free.
+- Activations live where the architecture's placement puts ``activations``. A tile is a group of samples
+  whose input and output activations fit in one on-chip slot (capacity / slots: 2 slots when double
+  buffering), so a layer of a batch takes ``ceil(batch / samples_per_tile)`` tiles. Weights are read once
+  per tile, so more tiles means more weight traffic when weights live off chip.
+- Bits: activations move at their real width (``LayerInfo.activation_bits``: 2 for ternary, 32 for full
+  precision); a fused block writes its result once, at the activation width of the next layer (32-bit
+  scores for the output block); gradients are ``gradient_bits`` wide (32: full-precision backward).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import networkx as nx
+
+from ..events import MAC_KINDS, LayerInfo
+from .arch import Architecture, ArchError, BufferAttributes
+
+GRADIENT_BITS = 32  # backward gradients are full precision (the seeds train with float gradients)
+FUSED_KINDS = ("pool", "bn", "act")
+
+
+@dataclass(frozen=True)
+class LayerMap:
+    """Where one layer runs and how it is cut: unit, fused producer, samples per tile, bits per sample."""
+
+    info: LayerInfo
+    unit: str  # array | accumulator | none
+    producer: int  # index of the product layer whose outputs this fused layer consumes (-1: none)
+    samples_per_tile: int
+    in_bits_per_sample: int  # input activation bits of one sample
+    out_bits_per_sample: int  # output bits one sample writes (0 inside a fused block)
+    first_product: bool = False  # the first dense/conv layer: no input gradient (dX) is computed
+
+    def tiles(self, batch: int) -> int:
+        """Tiles of a batch of ``batch`` samples."""
+        return max(1, math.ceil(batch / self.samples_per_tile))
+
+
+def _elements(shape: tuple[int, ...]) -> int:
+    return int(math.prod(shape)) if shape else 0
+
+
+def layer_graph(infos: list[LayerInfo]) -> nx.DiGraph:
+    """A directed graph of the layers in data-flow order; edges carry activation elements per sample."""
+    g = nx.DiGraph()
+    for info in infos:
+        g.add_node(info.index, name=info.name, kind=info.kind, in_shape=info.in_shape, out_shape=info.out_shape,
+                   weights=info.weight_count)
+    for a, b in zip(infos, infos[1:]):
+        g.add_edge(a.index, b.index, elements=_elements(a.out_shape))
+    if infos and not nx.is_directed_acyclic_graph(g):
+        raise ValueError("the layer graph must be acyclic")
+    return g
+
+
+def activation_slot_bits(arch: Architecture, slots: int) -> int | None:
+    """Bits of one tile slot in the buffer that holds activations (None: off chip, unbounded)."""
+    comp = arch.component(arch.placement.activations)
+    if not isinstance(comp.attributes, BufferAttributes):
+        return None
+    return comp.attributes.capacity_bits // max(1, slots)
+
+
+def plan(infos: list[LayerInfo], arch: Architecture, batch: int, slots: int = 2) -> dict[int, LayerMap]:
+    """Map every layer: unit, fused producer, samples per tile and bits per sample.
+
+    Raises ArchError when one sample of a layer does not fit in a slot of the activation buffer.
+    """
+    if batch < 1:
+        raise ValueError(f"batch must be >= 1 (got {batch})")
+    slot = activation_slot_bits(arch, slots)
+    maps: dict[int, LayerMap] = {}
+    producer = -1
+    first_seen = False
+    n = len(infos)
+    for pos, info in enumerate(infos):
+        kind = info.kind
+        nxt = infos[pos + 1] if pos + 1 < n else None
+        if kind in MAC_KINDS:
+            unit, producer = "array", info.index
+        elif kind in FUSED_KINDS:
+            unit = "accumulator"
+        else:
+            unit = "none"
+        in_bits = _elements(info.in_shape) * (info.activation_bits if kind in MAC_KINDS else 0)
+        # a block writes once: at its end (next layer is a product, flatten, or nothing)
+        ends_block = nxt is None or nxt.kind in MAC_KINDS or nxt.kind == "flatten"
+        if unit == "none" or not ends_block:
+            out_bits = 0
+        else:
+            consumer = next((l for l in infos[pos + 1:] if l.kind in MAC_KINDS), None)
+            width = consumer.activation_bits if consumer is not None else 32
+            out_bits = _elements(info.out_shape) * width
+        per_sample = in_bits + out_bits
+        if slot is not None and per_sample > slot:
+            raise ArchError(f"{arch.source_file}: placement.activations: layer {info.name!r} needs {per_sample} "
+                            f"bits per sample, more than one {slot}-bit slot of {arch.placement.activations!r}")
+        spt = batch if slot is None or per_sample == 0 else max(1, min(batch, slot // per_sample))
+        is_first = kind in MAC_KINDS and not first_seen
+        first_seen = first_seen or kind in MAC_KINDS
+        maps[info.index] = LayerMap(info=info, unit=unit, producer=producer if unit == "accumulator" else -1,
+                                    samples_per_tile=spt, in_bits_per_sample=in_bits, out_bits_per_sample=out_bits,
+                                    first_product=is_first)
+    # a fused layer uses its producer's tiling so tile t of the block is one chain
+    for idx, m in list(maps.items()):
+        if m.unit == "accumulator" and m.producer >= 0:
+            spt = min(m.samples_per_tile, maps[m.producer].samples_per_tile)
+            maps[m.producer] = _with_spt(maps[m.producer], spt)
+    for idx, m in list(maps.items()):
+        if m.unit == "accumulator" and m.producer >= 0:
+            maps[idx] = _with_spt(m, maps[m.producer].samples_per_tile)
+    return maps
+
+
+def _with_spt(m: LayerMap, spt: int) -> LayerMap:
+    return LayerMap(m.info, m.unit, m.producer, spt, m.in_bits_per_sample, m.out_bits_per_sample, m.first_product)
+
+
+def check_weights_fit(infos: list[LayerInfo], arch: Architecture, bits_per_weight: int) -> int:
+    """All layers' weights must fit together where the architecture keeps them; return the bits used."""
+    total = sum(i.weight_count for i in infos if i.kind in MAC_KINDS)
+    return arch.check_weights_fit(total, bits_per_weight)

@@ -1,0 +1,552 @@
+"""The hardware observer: real operands of every layer, phase and batch -> actions, bits, cycles and energy.
+
+For each record the core hands over (see :mod:`neurosim.events`), the observer
+1. turns the operands into exact action counts and per-tile compute cycles with the cost kernels
+   (:mod:`neurosim.hw.costs`) for dense/conv products, or per-element actions for the fused pool, batch-norm
+   and activation layers, and weight read/update costs (:mod:`neurosim.hw.weight_memory`);
+2. books the bits each tile moves between DRAM, on-chip buffers and units (:mod:`neurosim.hw.mapping`);
+3. at the end of each batch runs the batch's transactions through the SimPy engine
+   (:mod:`neurosim.hw.engine`), which gives cycles with stalls on DRAM bandwidth and buffer banks.
+
+Energy = sum over (component, action) of count x energy per action, plus leakage power x simulated time
+(leakage is shared out over the report rows in proportion to their cycles, so rows add up to the total).
+Rows are kept per (mode, layer, phase): mode ``train`` (forward, backward, update of training batches) or
+``eval`` (forward of inference batches).
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..events import MAC_KINDS, PHASES, LayerInfo, OperandRecord
+from .arch import Architecture, ArchError, BufferAttributes
+from .costs import CostResult, layer_costs
+from .engine import CachedEngine, EngineConfig, Transaction
+from .mapping import GRADIENT_BITS, LayerMap, check_weights_fit, plan
+from .weight_memory import WeightBits, WeightCost, weight_read_cost, weight_update_cost
+
+# accumulator actions per element of a fused layer: (action, count per element)
+_FUSED_FORWARD = {"pool": (("compare", 1),), "bn": (("mult", 1), ("add", 1))}
+_FUSED_BACKWARD = {"pool": (("compare", 1),), "bn": (("mult", 2), ("add", 3)), "act": (("compare", 1), ("mult", 1))}
+_THRESHOLDS = {"ternary": 2, "multilevel": 2, "sign": 1, "relu": 1, "tanh": 1, "identity": 0}
+_PJ_PER_MW_CYCLE = 1e9  # 1 mW for 1 s = 1e9 pJ
+
+
+@dataclass(frozen=True)
+class OperandAlphabet:
+    """Nonzero probability of uniformly random operands of the method (for the closed-form resting column).
+
+    GXNOR: ternary activations and weights, 2/3 each -> resting 1 - 4/9 = 5/9; TWN weights 2/3 -> 1/3 with
+    full-precision inputs; binary and full precision: 1.
+    """
+
+    activation_nonzero: float = 1.0
+    weight_nonzero: float = 1.0
+
+
+@dataclass
+class RowStats:
+    """Accumulated numbers of one (mode, layer, phase) row."""
+
+    mode: str
+    layer: int
+    name: str
+    kind: str
+    phase: str
+    unit: str
+    batches: int = 0
+    compute_cycles: int = 0
+    stall_cycles: int = 0
+    cycles: int = 0
+    operand_pairs: int = 0
+    nonzero_pairs: int = 0
+    fired: int = 0
+    lane_slots: int = 0  # compute cycles x lanes x arrays on the products (for utilization)
+    uniform_nonzero_pairs: float = 0.0
+    offchip_read_bits: int = 0
+    offchip_write_bits: int = 0
+    onchip_read_bits: int = 0
+    onchip_write_bits: int = 0
+    weight_transitions: int = 0
+    state_distance: int = 0
+    energy_by_component: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    actions: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+
+
+@dataclass
+class _Pending:
+    """A batch's transactions and the rows they belong to."""
+
+    mode: str = ""
+    batch: int = -1
+    txs: list[Transaction] = field(default_factory=list)
+    rows: list[tuple[str, int, str]] = field(default_factory=list)  # per transaction: (mode, layer, phase)
+    barrier: int = -1  # last transaction of the previous layer: the next layer's products wait for it
+    tile_tx: dict[int, list[int]] = field(default_factory=dict)  # layer -> transaction index per tile
+
+
+class HardwareObserver:
+    """Simulates the accelerator ``arch`` on the operands of a network of layers ``infos``."""
+
+    def __init__(self, arch: Architecture, infos: list[LayerInfo], batch: int, bits: WeightBits,
+                 alphabet: OperandAlphabet | None = None, slots: int | None = None, simulate_train: bool = True,
+                 simulate_eval: bool = True, continuous_input: bool = True):
+        self.arch, self.bits, self.alphabet = arch, bits, alphabet or OperandAlphabet()
+        self.infos = {i.index: i for i in infos}
+        self.order = [i.index for i in infos]
+        self.slots = slots if slots is not None else (2 if arch.double_buffering else 1)
+        self.simulate_train, self.simulate_eval = simulate_train, simulate_eval
+        self.continuous_input = continuous_input  # the first product's inputs are data (never zero), not codes
+        self.weight_bits_total = check_weights_fit(infos, arch, bits.stored)
+        self.array = arch.compute_array()
+        a = self.array.attributes
+        self.kind, self.policy, self.lanes, self.arrays = a.kind, a.policy, a.lanes, a.arrays
+        acc = arch.by_class("accumulator")
+        self.accumulator = acc[0] if acc else None
+        self.update_unit = arch.update_unit()
+        self._maps: dict[int, dict[int, LayerMap]] = {}
+        self._plan(batch)
+        self.engine = CachedEngine(EngineConfig(
+            dram_bits_per_cycle=arch.dram_bits_per_cycle(), dram_latency_cycles=arch.dram_latency_cycles(),
+            dram_channels=arch.dram().attributes.channels, slots=self.slots))
+        self._buffer_bw = {c.name: arch.buffer_bits_per_cycle(c.name) for c in arch.components.values()
+                           if isinstance(c.attributes, BufferAttributes)}
+        self._offchip = {c.name: c.cls == "dram" for c in arch.components.values()}
+        self.rows: dict[tuple[str, int, str], RowStats] = {}
+        self.total_cycles = {"train": 0, "eval": 0}
+        self.samples = {"train": 0, "eval": 0}
+        self.batches = {"train": 0, "eval": 0}
+        self._pending = _Pending()
+        self._first_product = min((i for i in self.order if self.infos[i].kind in MAC_KINDS), default=-1)
+        self._next_kind = {idx: (self.infos[self.order[k + 1]].kind if k + 1 < len(self.order) else None)
+                           for k, idx in enumerate(self.order)}
+
+    # ------------------------------------------------------------------ planning
+    def _plan(self, batch: int) -> dict[int, LayerMap]:
+        if batch not in self._maps:
+            self._maps[batch] = plan(list(self.infos.values()), self.arch, batch, self.slots)
+        return self._maps[batch]
+
+    # ------------------------------------------------------------------ observer protocol
+    def observe(self, rec: OperandRecord) -> None:
+        if (rec.mode == "train" and not self.simulate_train) or (rec.mode == "eval" and not self.simulate_eval):
+            return
+        info = rec.layer
+        p = self._pending
+        new_pass = rec.phase == "forward" and info.index == self.order[0]
+        if p.txs and (new_pass or rec.mode != p.mode or rec.batch != p.batch):
+            self.flush()
+            p = self._pending
+        if not p.txs and not p.rows:
+            p.mode, p.batch = rec.mode, rec.batch
+        if rec.phase == "forward" and info.index == self.order[0]:
+            self.samples[rec.mode] += rec.batch_size
+            self.batches[rec.mode] += 1
+        if info.kind in MAC_KINDS:
+            if rec.phase == "forward":
+                self._product_forward(rec)
+            elif rec.phase == "backward":
+                self._product_backward(rec)
+            elif rec.phase == "update":
+                self._update(rec)
+        elif info.kind in ("pool", "bn", "act"):
+            if rec.phase == "forward":
+                self._fused(rec, "forward")
+            elif rec.phase == "backward":
+                self._fused(rec, "backward")
+        p.barrier = len(p.txs) - 1 if p.txs else -1
+        if rec.phase == "update" and info.index == self._last_weighted():
+            self._bn_updates()
+            self.flush()
+
+    def _last_weighted(self) -> int:
+        return max(i for i in self.order if self.infos[i].kind in MAC_KINDS)
+
+    # ------------------------------------------------------------------ bookkeeping helpers
+    def _row(self, mode: str, info: LayerInfo, phase: str, unit: str) -> RowStats:
+        key = (mode, info.index, phase)
+        r = self.rows.get(key)
+        if r is None:
+            r = self.rows[key] = RowStats(mode=mode, layer=info.index, name=info.name, kind=info.kind, phase=phase,
+                                          unit=unit)
+        return r
+
+    def _charge(self, row: RowStats, component: str, action: str, count: int | float) -> None:
+        if not count:
+            return
+        comp = self.arch.component(component)
+        act = comp.actions.get(action)
+        if act is None:
+            if action == "rest":  # kinds without a resting action: a resting lane costs no dynamic energy
+                row.actions[(component, action)] += int(count)
+                return
+            raise ArchError(f"{self.arch.source_file}: component {component!r} has no action {action!r}; "
+                            f"actions: {', '.join(comp.actions)}")
+        row.actions[(component, action)] += int(count)
+        row.energy_by_component[component] += count * act.energy_pj
+
+    def _memory(self, row: RowStats, component: str, read_bits: int, write_bits: int) -> tuple[int, int, int, int]:
+        """Charge a memory access; return (offchip read, offchip write, onchip read, onchip write) bits."""
+        self._charge(row, component, "read_bit", read_bits)
+        self._charge(row, component, "write_bit", write_bits)
+        if self._offchip[component]:
+            row.offchip_read_bits += read_bits
+            row.offchip_write_bits += write_bits
+            return read_bits, write_bits, 0, 0
+        row.onchip_read_bits += read_bits
+        row.onchip_write_bits += write_bits
+        return 0, 0, read_bits, write_bits
+
+    def _weight_cost(self, row: RowStats, wc: WeightCost) -> None:
+        for (comp, action), n in wc.actions.items():
+            self._charge(row, comp, action, n)
+        row.offchip_read_bits += wc.offchip_read_bits
+        row.offchip_write_bits += wc.offchip_write_bits
+        row.onchip_read_bits += wc.onchip_read_bits
+        row.onchip_write_bits += wc.onchip_write_bits
+
+    def _buffer_cycles(self, per_buffer: dict[str, int]) -> int:
+        """On-chip access cycles of a tile: buffers work in parallel, each at banks x width bits per cycle."""
+        return max((math.ceil(b / self._buffer_bw[c]) for c, b in per_buffer.items()
+                    if b and c in self._buffer_bw), default=0)
+
+    def _add_tx(self, key: tuple[str, int, str], tx: Transaction) -> int:
+        p = self._pending
+        p.txs.append(tx)
+        p.rows.append(key)
+        return len(p.txs) - 1
+
+    def _act_home(self) -> str:
+        return self.arch.placement.activations
+
+    # ------------------------------------------------------------------ products
+    def _layer_dict(self, info: LayerInfo) -> dict:
+        if info.kind == "dense":
+            return {"type": "dense"}
+        p = info.params
+        return {"type": "conv", "kernel": p["kernel"], "stride": p["stride"], "padding": p["padding"]}
+
+    def _book_product(self, row: RowStats, res: CostResult, uniform_nz: float) -> None:
+        for action, n in res.actions.items():
+            self._charge(row, self.array.name, action, n)
+        row.operand_pairs += res.operand_pairs
+        row.nonzero_pairs += res.nonzero_pairs
+        row.fired += res.fired
+        row.lane_slots += res.compute_cycles * self.lanes * self.arrays
+        row.uniform_nonzero_pairs += res.operand_pairs * uniform_nz
+
+    def _x_nonzero(self, info: LayerInfo) -> float:
+        if self.continuous_input and info.index == self._first_product:
+            return 1.0
+        return self.alphabet.activation_nonzero
+
+    def _tiles(self, m: LayerMap, batch: int) -> list[int]:
+        """Samples in each tile of a batch."""
+        spt = m.samples_per_tile
+        return [min(spt, batch - s) for s in range(0, batch, spt)]
+
+    def _product_forward(self, rec: OperandRecord) -> None:
+        info, B = rec.layer, rec.batch_size
+        m = self._plan(B)[info.index]
+        key = (rec.mode, info.index, "forward")
+        row = self._row(rec.mode, info, "forward", "array")
+        row.batches += 1
+        per_sample = int(np.prod(info.out_shape))
+        res = layer_costs(self.kind, self.policy, self.lanes, self.arrays, rec.x, rec.w, self._layer_dict(info),
+                          product="forward", tile_outputs=m.samples_per_tile * per_sample)
+        self._book_product(row, res, self._x_nonzero(info) * self.alphabet.weight_nonzero)
+        home = self._act_home()
+        tiles = self._tiles(m, B)
+        p = self._pending
+        ids = []
+        for t, s in enumerate(tiles):
+            wc = weight_read_cost(self.arch, info.weight_count, self.bits)
+            self._weight_cost(row, wc)
+            a_r, a_w = s * m.in_bits_per_sample, s * m.out_bits_per_sample
+            offr, offw, onr, onw = self._memory(row, home, a_r, a_w)
+            bufs = {home: onr + onw, self.arch.placement.weights: wc.onchip_read_bits}
+            ids.append(self._add_tx(key, Transaction(
+                info.index, "forward", rec.batch, t, int(res.tile_cycles[t]), unit="array",
+                read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=offw,
+                read_onchip_bits=onr + wc.onchip_read_bits, write_onchip_bits=onw, after=p.barrier,
+                buffer_cycles=self._buffer_cycles(bufs))))
+        p.tile_tx[info.index] = ids
+
+    def _product_backward(self, rec: OperandRecord) -> None:
+        info = rec.layer
+        dy = rec.dy
+        B = dy.shape[0]
+        m = self._plan(B)[info.index]
+        key = ("train", info.index, "backward")
+        row = self._row("train", info, "backward", "array")
+        row.batches += 1
+        ld = self._layer_dict(info)
+        tiles = self._tiles(m, B)
+        home = self._act_home()
+        out_elems = int(np.prod(info.out_shape))
+        in_elems = int(np.prod(info.in_shape))
+        p = self._pending
+        first = info.index == self._first_product
+        x_nz = self._x_nonzero(info)
+        if not first:  # input gradient dX = dY W^T, tiled by samples like the forward pass
+            per_sample = in_elems
+            res = layer_costs(self.kind, self.policy, self.lanes, self.arrays, rec.x, rec.w, ld, dy=dy,
+                              product="dx", tile_outputs=m.samples_per_tile * per_sample)
+            self._book_product(row, res, self.alphabet.weight_nonzero)
+            for t, s in enumerate(tiles):
+                wc = weight_read_cost(self.arch, info.weight_count, self.bits)
+                self._weight_cost(row, wc)
+                offr, offw, onr, onw = self._memory(row, home, s * out_elems * GRADIENT_BITS,
+                                                    s * in_elems * GRADIENT_BITS)
+                bufs = {home: onr + onw, self.arch.placement.weights: wc.onchip_read_bits}
+                self._add_tx(key, Transaction(
+                    info.index, "backward", rec.batch, t, int(res.tile_cycles[t]), unit="array",
+                    read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=offw,
+                    read_onchip_bits=onr + wc.onchip_read_bits, write_onchip_bits=onw, after=p.barrier,
+                    buffer_cycles=self._buffer_cycles(bufs)))
+        # weight gradient dW = X^T dY: outputs are the weights, cut into as many tiles as the batch has
+        n_out = info.weight_count
+        T = len(tiles)
+        per_tile = -(-n_out // T)
+        res = layer_costs(self.kind, self.policy, self.lanes, self.arrays, rec.x, rec.w, ld, dy=dy, product="dw",
+                          tile_outputs=per_tile)
+        self._book_product(row, res, x_nz)
+        x_bits = B * m.in_bits_per_sample
+        dy_bits = B * out_elems * GRADIENT_BITS
+        for t in range(len(res.tile_cycles)):
+            share = min(per_tile, n_out - t * per_tile)
+            r_bits = (x_bits + dy_bits) if t == 0 else 0  # operands stream in once, stay in the slot
+            offr, offw, onr, onw = self._memory(row, home, r_bits, share * GRADIENT_BITS)
+            self._add_tx(key, Transaction(
+                info.index, "backward", rec.batch, len(tiles) + t, int(res.tile_cycles[t]), unit="array",
+                read_offchip_bits=offr, write_offchip_bits=offw, read_onchip_bits=onr, write_onchip_bits=onw,
+                after=p.barrier, buffer_cycles=self._buffer_cycles({home: onr + onw})))
+
+    # ------------------------------------------------------------------ fused pool / batch norm / activation
+    def _fused(self, rec: OperandRecord, phase: str) -> None:
+        info = rec.layer
+        if self.accumulator is None:
+            raise ArchError(f"{self.arch.source_file}: layer {info.name!r} ({info.kind}) needs an accumulator "
+                            f"component (class accumulator)")
+        B = rec.dy.shape[0] if phase == "backward" else rec.batch_size
+        m = self._plan(B)[info.index]
+        mode = rec.mode if phase == "forward" else "train"
+        key = (mode, info.index, phase)
+        row = self._row(mode, info, phase, "accumulator")
+        row.batches += 1
+        elems = int(np.prod(info.in_shape))
+        if phase == "forward":
+            ops = list(_FUSED_FORWARD.get(info.kind, ()))
+            if info.kind == "act":
+                ops = [("compare", _THRESHOLDS.get(info.params.get("activation", ""), 1))]
+        else:
+            ops = list(_FUSED_BACKWARD[info.kind])
+        lanes = self.accumulator.attributes.lanes
+        home = self._act_home()
+        bn_home = self.arch.placement.batchnorm
+        p = self._pending
+        pos = self.order.index(info.index)
+        prev = self.order[pos - 1] if pos > 0 else -1
+        producer_tx = p.tile_tx.get(prev, []) if phase == "forward" else []
+        ids = []
+        for t, s in enumerate(self._tiles(m, B)):
+            n_ops = 0
+            for action, per in ops:  # the actions of one element run side by side (e.g. both thresholds)
+                self._charge(row, self.accumulator.name, action, s * elems * per)
+                n_ops = max(n_ops, s * elems)
+            cycles = math.ceil(n_ops / lanes)
+            bufs: dict[str, int] = defaultdict(int)
+            offr = offw = onr = onw = 0
+            if info.kind == "bn":  # gamma, beta (or the folded scale and shift) per channel
+                o = self._memory(row, bn_home, 2 * info.in_shape[-1] * 32, 0)
+                offr, onr = offr + o[0], onr + o[2]
+                bufs[bn_home] += o[2]
+            if phase == "backward":  # the stored forward input of this layer (full precision)
+                o = self._memory(row, home, s * elems * 32, 0)
+                offr, onr = offr + o[0], onr + o[2]
+                bufs[home] += o[2]
+            else:
+                o = self._memory(row, home, 0, s * m.out_bits_per_sample)
+                offw, onw = offw + o[1], onw + o[3]
+                bufs[home] += o[3]
+            after = producer_tx[t] if t < len(producer_tx) else p.barrier
+            ids.append(self._add_tx(key, Transaction(
+                info.index, phase, p.batch, t, cycles, unit="accumulator", read_offchip_bits=offr,
+                write_offchip_bits=offw, read_onchip_bits=onr, write_onchip_bits=onw, after=after,
+                buffer_cycles=self._buffer_cycles(bufs))))
+        p.tile_tx[info.index] = ids
+
+    # ------------------------------------------------------------------ updates
+    def _update(self, rec: OperandRecord) -> None:
+        info = rec.layer
+        key = ("train", info.index, "update")
+        row = self._row("train", info, "update", "update")
+        row.batches += 1
+        row.weight_transitions += rec.changed
+        row.state_distance += rec.distance
+        wc = weight_update_cost(self.arch, info.weight_count, self.bits, rec.changed, rec.distance)
+        self._weight_cost(row, wc)
+        home = self._act_home()
+        offr, offw, onr, onw = self._memory(row, home, info.weight_count * GRADIENT_BITS, 0)  # the gradient
+        p = self._pending
+        bufs = {home: onr, self.arch.placement.weights: wc.onchip_read_bits + wc.onchip_write_bits}
+        self._add_tx(key, Transaction(
+            info.index, "update", rec.batch, 0, wc.update_cycles, unit="update",
+            read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=wc.offchip_write_bits,
+            read_onchip_bits=onr + wc.onchip_read_bits, write_onchip_bits=wc.onchip_write_bits,
+            after=p.barrier, buffer_cycles=self._buffer_cycles(bufs)))
+
+    def _bn_updates(self) -> None:
+        """Batch-norm gamma and beta: a float add each on the accumulator, their optimizer state traffic."""
+        if self.accumulator is None:
+            return
+        p = self._pending
+        for idx in self.order:
+            info = self.infos[idx]
+            if info.kind != "bn":
+                continue
+            n = 2 * info.in_shape[-1]
+            key = ("train", idx, "update")
+            row = self._row("train", info, "update", "accumulator")
+            row.batches += 1
+            self._charge(row, self.accumulator.name, "add", n)
+            o1 = self._memory(row, self.arch.placement.batchnorm, n * 32, n * 32)
+            o2 = self._memory(row, self.arch.placement.optimizer_state, n * self.bits.optimizer,
+                              n * self.bits.optimizer)
+            bufs = {self.arch.placement.batchnorm: o1[2] + o1[3]}
+            self._add_tx(key, Transaction(
+                idx, "update", p.batch, 0, math.ceil(n / self.accumulator.attributes.lanes), unit="accumulator",
+                read_offchip_bits=o1[0] + o2[0], write_offchip_bits=o1[1] + o2[1],
+                read_onchip_bits=o1[2] + o2[2], write_onchip_bits=o1[3] + o2[3], after=p.barrier,
+                buffer_cycles=self._buffer_cycles(bufs)))
+
+    # ------------------------------------------------------------------ engine
+    def flush(self) -> None:
+        """Simulate the pending batch's transactions and add cycles to the rows."""
+        p = self._pending
+        if p.txs:
+            res = self.engine.simulate(p.txs)
+            self.total_cycles[p.mode] += res.total_cycles
+            seen: set[tuple[str, int, str]] = set()
+            for key in p.rows:
+                if key in seen:
+                    continue
+                seen.add(key)
+                st = res.stats.get((key[1], key[2]))
+                if st is None:
+                    continue
+                row = self.rows[key]
+                row.compute_cycles += st.compute_cycles
+                row.stall_cycles += st.stall_cycles
+                row.cycles += st.cycles
+        self._pending = _Pending()
+
+    def state(self) -> dict:
+        """JSON-able totals so far (for checkpoints: a resumed run continues the hardware totals)."""
+        self.flush()
+        rows = []
+        for r in self.rows.values():
+            d = {k: v for k, v in r.__dict__.items() if k not in ("energy_by_component", "actions")}
+            d["energy_by_component"] = dict(r.energy_by_component)
+            d["actions"] = [[c, a, n] for (c, a), n in r.actions.items()]
+            rows.append(d)
+        return {"rows": rows, "total_cycles": self.total_cycles, "samples": self.samples, "batches": self.batches}
+
+    def load_state(self, state: dict) -> None:
+        """Restore totals saved by :meth:`state`."""
+        self.rows.clear()
+        for d in state["rows"]:
+            d = dict(d)
+            energy, actions = d.pop("energy_by_component"), d.pop("actions")
+            r = RowStats(**d)
+            r.energy_by_component.update(energy)
+            for c, a, n in actions:
+                r.actions[(c, a)] = n
+            self.rows[(r.mode, r.layer, r.phase)] = r
+        self.total_cycles = dict(state["total_cycles"])
+        self.samples = dict(state["samples"])
+        self.batches = dict(state["batches"])
+
+    def finish(self) -> "HardwareResult":
+        """Flush what is pending and return the whole run's numbers."""
+        self.flush()
+        return HardwareResult(self)
+
+
+class HardwareResult:
+    """Totals and per-row numbers of a run, with leakage shared out over the rows by their cycles."""
+
+    def __init__(self, obs: HardwareObserver):
+        self.arch = obs.arch
+        self.clock_hz = obs.arch.clock_hz
+        self.rows_raw = [obs.rows[k] for k in sorted(obs.rows, key=lambda k: (k[0] != "train", k[1], PHASES.index(k[2])))]
+        self.total_cycles = dict(obs.total_cycles)
+        self.samples = dict(obs.samples)
+        self.batches = dict(obs.batches)
+        self.engine_runs, self.engine_hits = obs.engine.runs, obs.engine.hits
+        self.events_simulated, self.events_represented = obs.engine.events_simulated, obs.engine.events_represented
+        self.lanes, self.arrays = obs.lanes, obs.arrays
+        self.leakage_mw = {c.name: c.leakage_mw for c in obs.arch.components.values()}
+        self.components = list(obs.arch.components)
+
+    def mode_totals(self, mode: str) -> dict:
+        """cycles, latency, energy (dynamic + leakage) and energy by component of one mode."""
+        rows = [r for r in self.rows_raw if r.mode == mode]
+        cycles = self.total_cycles.get(mode, 0)
+        seconds = cycles / self.clock_hz
+        by_comp = {c: 0.0 for c in self.components}
+        for r in rows:
+            for c, e in r.energy_by_component.items():
+                by_comp[c] += e
+        leak = {c: mw * seconds * _PJ_PER_MW_CYCLE for c, mw in self.leakage_mw.items()}
+        for c, e in leak.items():
+            by_comp[c] += e
+        return {"cycles": cycles, "latency_s": seconds, "energy_pj": sum(by_comp.values()),
+                "energy_pj_by_component": by_comp, "leakage_pj": sum(leak.values()),
+                "samples": self.samples.get(mode, 0), "batches": self.batches.get(mode, 0)}
+
+    def rows(self) -> list[dict]:
+        """One dict per (mode, layer, phase) with the report columns."""
+        out = []
+        for mode in ("train", "eval"):
+            rows = [r for r in self.rows_raw if r.mode == mode]
+            if not rows:
+                continue
+            seconds = self.total_cycles.get(mode, 0) / self.clock_hz
+            leak_total = sum(self.leakage_mw.values()) * seconds * _PJ_PER_MW_CYCLE
+            span = sum(r.cycles for r in rows)
+            for r in rows:
+                share = leak_total * r.cycles / span if span else 0.0
+                energy = sum(r.energy_by_component.values()) + share
+                algo = r.operand_pairs
+                d = {"mode": mode, "layer": r.layer, "name": r.name, "kind": r.kind, "phase": r.phase, "unit": r.unit,
+                     "batches": r.batches, "compute_cycles": r.compute_cycles, "stall_cycles": r.stall_cycles,
+                     "cycles": r.cycles, "energy_pj": energy, "leakage_pj": share,
+                     "offchip_read_bits": r.offchip_read_bits, "offchip_write_bits": r.offchip_write_bits,
+                     "onchip_read_bits": r.onchip_read_bits, "onchip_write_bits": r.onchip_write_bits,
+                     "operand_pairs": r.operand_pairs, "nonzero_pairs": r.nonzero_pairs,
+                     "algorithmic_ops": algo, "actual_ops": r.fired,
+                     "resting_probability": 1.0 - r.nonzero_pairs / algo if algo else float("nan"),
+                     "resting_probability_uniform": 1.0 - r.uniform_nonzero_pairs / algo if algo else float("nan"),
+                     "utilization": r.fired / r.lane_slots if r.lane_slots else float("nan"),
+                     "fj_per_algorithmic_op": 1e3 * energy / algo if algo else float("nan"),
+                     "fj_per_actual_op": 1e3 * energy / r.fired if r.fired else float("nan"),
+                     "weight_transitions": r.weight_transitions, "state_distance": r.state_distance}
+                for c in self.components:
+                    d[f"energy_pj_{c}"] = r.energy_by_component.get(c, 0.0) + share * (
+                        self.leakage_mw[c] / sum(self.leakage_mw.values()) if sum(self.leakage_mw.values()) else 0.0)
+                out.append(d)
+        return out
+
+    def columns(self) -> list[str]:
+        return ROW_COLUMNS + [f"energy_pj_{c}" for c in self.components]
+
+
+ROW_COLUMNS = ["layer", "name", "kind", "mode", "phase", "unit", "batches", "compute_cycles", "stall_cycles", "cycles",
+               "energy_pj", "leakage_pj", "offchip_read_bits", "offchip_write_bits", "onchip_read_bits",
+               "onchip_write_bits", "operand_pairs", "nonzero_pairs", "algorithmic_ops", "actual_ops",
+               "resting_probability", "resting_probability_uniform", "utilization", "fj_per_algorithmic_op",
+               "fj_per_actual_op", "weight_transitions", "state_distance"]

@@ -1,0 +1,146 @@
+"""Hardware report of a run: summary fields, layers.csv (per layer, mode and phase), PNG plots, a printed table.
+
+Plain CSV like SCALE-Sim's reports, one JSON summary, and three matplotlib plots: stacked energy per layer by
+component, cycles per layer (compute and stall), and resting probability per layer (measured vs uniform).
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from .files import write_csv
+
+
+def hardware_summary(result, arch, sim_seconds: float, train_seconds: float | None) -> dict[str, Any]:
+    """Summary fields: training totals at top level (inference totals under 'inference')."""
+    train = result.mode_totals("train")
+    infer = result.mode_totals("eval")
+    main = train if train["batches"] else infer
+    s: dict[str, Any] = {
+        "arch": arch.name, "arch_file": arch.source_file, "clock_hz": arch.clock_hz, "technology": arch.technology,
+        "cycles": main["cycles"], "latency_s": main["latency_s"], "energy_pj": main["energy_pj"],
+        "energy_pj_by_component": main["energy_pj_by_component"], "leakage_pj": main["leakage_pj"],
+        "simulated_mode": "train" if train["batches"] else "eval",
+    }
+    if train["batches"]:
+        s["training"] = train
+    if infer["batches"]:
+        s["inference"] = dict(infer, energy_pj_per_sample=infer["energy_pj"] / max(infer["samples"], 1),
+                              latency_s_per_sample=infer["latency_s"] / max(infer["samples"], 1))
+    rows = [r for r in result.rows() if r["phase"] == "forward" and r["algorithmic_ops"]]
+    for mode in ("train", "eval"):
+        mr = [r for r in rows if r["mode"] == mode]
+        pairs = sum(r["algorithmic_ops"] for r in mr)
+        if pairs:
+            nz = sum(r["nonzero_pairs"] for r in mr)
+            s[f"hw_resting_probability_{mode}"] = 1.0 - nz / pairs
+    s["simulation"] = {
+        "seconds": sim_seconds, "train_seconds": train_seconds,
+        "overhead_vs_training": sim_seconds / train_seconds if train_seconds else None,
+        "engine_runs": result.engine_runs, "engine_replays": result.engine_hits,
+        "events_simulated": result.events_simulated, "events_represented": result.events_represented,
+        "events_per_second": result.events_represented / sim_seconds if sim_seconds > 0 else None,
+    }
+    return s
+
+
+def write_hardware_report(result, out: Path, summary: dict[str, Any]) -> None:
+    """layers.csv and the PNG plots into ``out``."""
+    rows = result.rows()
+    write_csv(out / "layers.csv", rows, result.columns())
+    plot_report(rows, result.components, out, title=f"{summary.get('workload', '')} on {summary.get('arch', '')}")
+
+
+def _savefig(fig, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    os.replace(tmp, path)
+
+
+def plot_report(rows: list[dict], components: list[str], out: Path, title: str = "") -> list[Path]:
+    """Stacked energy per layer, cycles per layer, resting probability per layer (PNG, Agg backend)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mode = "train" if any(r["mode"] == "train" for r in rows) else "eval"
+    rows = [r for r in rows if r["mode"] == mode]
+    layers: dict[int, str] = {}
+    for r in rows:
+        layers.setdefault(r["layer"], r["name"])
+    idx = sorted(layers)
+    names = [layers[i] for i in idx]
+    paths = []
+
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(idx) + 2), 4))
+    bottom = [0.0] * len(idx)
+    for c in components:
+        vals = [sum(r[f"energy_pj_{c}"] for r in rows if r["layer"] == i) * 1e-6 for i in idx]
+        if any(vals):
+            ax.bar(names, vals, bottom=bottom, label=c)
+            bottom = [b + v for b, v in zip(bottom, vals)]
+    ax.set_ylabel("energy (uJ)")
+    ax.set_title(f"energy per layer by component ({mode}) {title}", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.tick_params(axis="x", rotation=45)
+    paths.append(out / "energy_per_layer.png")
+    _savefig(fig, paths[-1])
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(idx) + 2), 4))
+    comp = [sum(r["compute_cycles"] for r in rows if r["layer"] == i) for i in idx]
+    stall = [sum(r["stall_cycles"] for r in rows if r["layer"] == i) for i in idx]
+    ax.bar(names, comp, label="compute")
+    ax.bar(names, stall, bottom=comp, label="stall")
+    ax.set_ylabel("cycles")
+    ax.set_title(f"cycles per layer ({mode}) {title}", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.tick_params(axis="x", rotation=45)
+    paths.append(out / "cycles_per_layer.png")
+    _savefig(fig, paths[-1])
+    plt.close(fig)
+
+    fwd = [r for r in rows if r["phase"] == "forward" and r["algorithmic_ops"]]
+    fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(fwd) + 2), 4))
+    xs = list(range(len(fwd)))
+    ax.bar([x - 0.2 for x in xs], [100 * r["resting_probability"] for r in fwd], width=0.4, label="measured")
+    ax.bar([x + 0.2 for x in xs], [100 * r["resting_probability_uniform"] for r in fwd], width=0.4,
+           label="uniform operands (closed form)")
+    ax.set_xticks(xs, [r["name"] for r in fwd])
+    ax.set_ylabel("resting probability (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"resting probability per layer, forward ({mode}) {title}", fontsize=9)
+    ax.legend(fontsize=7)
+    paths.append(out / "resting_per_layer.png")
+    _savefig(fig, paths[-1])
+    plt.close(fig)
+    return paths
+
+
+def _fmt(v: float, unit: str = "") -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:
+            return f"{v / scale:.2f}{prefix}{unit}"
+    return f"{v:.0f}{unit}" if isinstance(v, int) or abs(v) >= 10 else f"{v:.3g}{unit}"
+
+
+def table(rows: list[dict], mode: str) -> str:
+    """A plain-text table of the rows of one mode: cycles, energy, traffic, resting probability."""
+    rows = [r for r in rows if r["mode"] == mode]
+    head = (f"{'layer':10s} {'phase':9s} {'cycles':>9s} {'stall':>8s} {'energy uJ':>9s} {'offchip':>9s} "
+            f"{'onchip':>9s} {'ops':>9s} {'actual':>9s} {'resting':>8s} {'uniform':>8s} {'util':>6s}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        pct = lambda v: "-" if not isinstance(v, float) or not math.isfinite(v) else f"{100 * v:.1f}%"
+        lines.append(
+            f"{r['name'][:10]:10s} {r['phase']:9s} {_fmt(r['cycles']):>9s} {_fmt(r['stall_cycles']):>8s} "
+            f"{r['energy_pj'] * 1e-6:9.4g} "
+            f"{_fmt((r['offchip_read_bits'] + r['offchip_write_bits']) / 8, 'B'):>9s} "
+            f"{_fmt((r['onchip_read_bits'] + r['onchip_write_bits']) / 8, 'B'):>9s} "
+            f"{_fmt(r['algorithmic_ops']):>9s} {_fmt(r['actual_ops']):>9s} {pct(r['resting_probability']):>8s} "
+            f"{pct(r['resting_probability_uniform']):>8s} {pct(r['utilization']):>6s}")
+    return "\n".join(lines)

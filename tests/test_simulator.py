@@ -1,0 +1,111 @@
+"""The hardware observer against closed forms: cycles, action energies, traffic and resting probability."""
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurosim.events import LayerInfo, OperandRecord
+from neurosim.hw.arch import ArchError, load_arch
+from neurosim.hw.simulator import HardwareObserver, OperandAlphabet
+from neurosim.hw.weight_memory import WeightBits
+
+GXNOR = load_arch("gxnor")
+
+
+def _dense_net(n_in: int, n_hidden: int, n_out: int) -> list[LayerInfo]:
+    return [
+        LayerInfo(0, "fc1", "dense", (n_in,), (n_hidden,), {"units": n_hidden}, weight_bits=2,
+                  weight_count=n_in * n_hidden, activation_bits=2),
+        LayerInfo(1, "out", "dense", (n_hidden,), (n_out,), {"units": n_out}, weight_bits=2,
+                  weight_count=n_hidden * n_out, activation_bits=2),
+    ]
+
+
+def _ternary(rng, shape, p_nonzero=2 / 3):
+    v = rng.choice(np.array([-1.0, 1.0], np.float32), size=shape)
+    v[rng.random(shape) >= p_nonzero] = 0.0
+    return v
+
+
+def _forward(obs, infos, xs, ws, mode="eval", batch=0):
+    for info, x, w in zip(infos, xs, ws):
+        obs.observe(OperandRecord(layer=info, phase="forward", mode=mode, batch=batch, batch_size=x.shape[0], x=x,
+                                  w=w, x_step=1.0, w_step=1.0))
+
+
+def test_forward_cycles_energy_and_resting_against_closed_forms():
+    rng = np.random.default_rng(0)
+    B, n_in, n_h, n_out = 64, 1000, 96, 10
+    infos = _dense_net(n_in, n_h, n_out)
+    x1, w1 = _ternary(rng, (B, n_in)), _ternary(rng, (n_in, n_h))
+    x2, w2 = _ternary(rng, (B, n_h)), _ternary(rng, (n_h, n_out))
+    obs = HardwareObserver(GXNOR, infos, B, WeightBits(stored=2, optimizer=64), OperandAlphabet(2 / 3, 2 / 3),
+                           continuous_input=False)
+    _forward(obs, infos, [x1, x2], [w1, w2])
+    res = obs.finish()
+    rows = {(r["name"], r["phase"]): r for r in res.rows()}
+    P, A = 256, 4
+    for name, x, w in (("fc1", x1, w1), ("out", x2, w2)):
+        r = rows[(name, "forward")]
+        M, N = w.shape
+        outputs = B * N
+        per_output = max(1, math.ceil(M / P))
+        # gating: every output takes ceil(M / P) cycles; outputs are dealt round-robin to A arrays
+        assert r["compute_cycles"] == math.ceil(outputs / A) * per_output  # one tile (fits the buffer)
+        nz = int(((x != 0).astype(np.int64) @ (w != 0).astype(np.int64)).sum())
+        assert r["nonzero_pairs"] == nz and r["operand_pairs"] == outputs * M
+        # busy chunks: P-pair chunks of each output holding >= 1 nonzero pair
+        chunks = [((x[:, s:s + P] != 0).astype(np.int64) @ (w[s:s + P] != 0).astype(np.int64) > 0).sum()
+                  for s in range(0, M, P)]
+        e = GXNOR.components["pe_array"].actions
+        expect = (outputs * M * e["gate_check"].energy_pj + nz * e["xnor"].energy_pj
+                  + sum(chunks) * e["bitcount_add"].energy_pj)
+        assert r["energy_pj_pe_array"] == pytest.approx(expect, rel=1e-12)
+        # activations in the on-chip global buffer: B x M inputs x 2 bits read
+        assert r["onchip_read_bits"] >= B * M * 2 and r["offchip_read_bits"] == 0
+    # uniform ternary operands: resting probability 5/9 (GXNOR Table 2), the closed form column too
+    r = rows[("fc1", "forward")]
+    assert abs(r["resting_probability"] - 5 / 9) < 0.005
+    assert r["resting_probability_uniform"] == pytest.approx(5 / 9)
+    tot = res.mode_totals("eval")
+    assert sum(r["energy_pj"] for r in res.rows()) == pytest.approx(tot["energy_pj"], rel=1e-9)
+    assert tot["cycles"] >= sum(r["compute_cycles"] for r in res.rows())
+
+
+def test_weights_that_do_not_fit_are_an_error(tmp_path: Path):
+    text = (Path(GXNOR.source_file).read_text().replace("capacity_bits: 16777216", "capacity_bits: 1000"))
+    small = tmp_path / "small.yaml"
+    small.write_text(text)
+    arch = load_arch(small)
+    with pytest.raises(ArchError, match="does not fit"):
+        HardwareObserver(arch, _dense_net(100, 50, 10), 8, WeightBits(stored=2))
+
+
+def test_skipping_saves_cycles_gating_does_not():
+    rng = np.random.default_rng(1)
+    B, n_in, n_out = 16, 2048, 32
+    infos = _dense_net(n_in, n_out, 10)[:1]
+    x, w = _ternary(rng, (B, n_in), 0.3), _ternary(rng, (n_in, n_out), 0.3)
+    out = {}
+    for name in ("gxnor", "gxnor_skip"):
+        obs = HardwareObserver(load_arch(name), infos, B, WeightBits(stored=2))
+        _forward(obs, infos, [x], [w])
+        out[name] = obs.finish().rows()[0]
+    g, s = out["gxnor"], out["gxnor_skip"]
+    assert g["nonzero_pairs"] == s["nonzero_pairs"]
+    assert s["compute_cycles"] < g["compute_cycles"] / 3  # ~9 % of pairs are active
+    assert g["compute_cycles"] == B * n_out * math.ceil(n_in / 256) // 4
+
+
+def test_identical_batches_replay_the_engine_exactly():
+    rng = np.random.default_rng(2)
+    infos = _dense_net(300, 64, 10)
+    obs = HardwareObserver(GXNOR, infos, 32, WeightBits(stored=2))
+    for b in range(3):
+        xs = [_ternary(rng, (32, 300)), _ternary(rng, (32, 64))]
+        ws = [_ternary(rng, (300, 64)), _ternary(rng, (64, 10))]
+        _forward(obs, infos, xs, ws, batch=b)
+    res = obs.finish()
+    assert res.engine_runs == 3 and res.engine_hits == 2  # gating: the timeline depends on shapes only
+    assert res.total_cycles["eval"] % 3 == 0
