@@ -8,6 +8,8 @@ rejected, every energy/latency/power number must name its ``source``). It descri
   ``pulse_energy_source``.
 - ``crossbar``: the DST weight space (``N``, ``mapping``, ``L``) and any
   :class:`~neurosim.hw.crossbar.CrossbarParams` field (tile size, input driver, readout, ADC, write mode).
+- ``copy_crossbar`` (optional): CrossbarParams fields that differ for the copy (backward) crossbars of a
+  training pair, e.g. a smaller ADC full scale for the small error products; the rest comes from ``crossbar``.
 - ``actions``: per-action energy and latency of the periphery, each ``{energy_pj, latency_ns | latency_cycles,
   source}``. ``energy_pj``/``latency_ns`` of ``array_read`` and ``write_pulse`` may be ``device``: the read
   time / pulse width and the pulse energy of the device (V_write^2 / R_on x width unless pulse_energy_pj).
@@ -69,7 +71,7 @@ READOUT_ACTIONS = {"comparator": ("integration", "comparator"), "adc": ("adc_con
 _DEVICE_VALUE = ("array_read", "write_pulse")  # actions whose numbers may be "device"
 
 _TOP_KEYS = ("name", "description", "technology", "clock_hz", "clock_mhz", "clock_source", "device", "crossbar",
-             "actions", "leakage", "cpu")
+             "copy_crossbar", "actions", "leakage", "cpu")
 _DEVICE_KEYS = tuple(f.name for f in fields(DeviceParams)) + ("source", "pulse_energy_source")
 _XBAR_FIELDS = tuple(f.name for f in fields(CrossbarParams))
 _XBAR_KEYS = ("N", "mapping", "L") + _XBAR_FIELDS
@@ -118,6 +120,7 @@ class CrossbarArch:
     source_file: str
     description: str = ""
     cpu: Cpu | None = None
+    copy_crossbar: CrossbarParams | None = None  # periphery of copy (backward) crossbars; None: as crossbar
 
     def _err(self, msg: str) -> NoReturn:
         raise CrossbarArchError(f"{self.source_file}: {msg}")
@@ -347,6 +350,16 @@ def load_crossbar_arch(path: str | Path) -> CrossbarArch:
     clock_src = ctx.source("", doc, "clock_source", " (clock_hz / clock_mhz)")
     device, device_src = _parse_device(ctx, doc["device"])
     xbar, N, mapping, L = _parse_crossbar(ctx, doc["crossbar"])
+    copy = None
+    if "copy_crossbar" in doc:
+        raw_copy = ctx.mapping("copy_crossbar", doc["copy_crossbar"], _XBAR_FIELDS)
+        try:
+            copy = CrossbarParams(**{**{f: getattr(xbar, f) for f in _XBAR_FIELDS}, **raw_copy})
+        except CrossbarError as e:
+            _param_error(ctx, "copy_crossbar", e)
+        if copy.readout != xbar.readout:
+            ctx.fail("copy_crossbar.readout", f"must equal crossbar.readout ({xbar.readout!r}): the action table "
+                                              f"prices one readout")
     actions = _parse_actions(ctx, doc["actions"], device, clock, xbar.readout)
     leak = ctx.mapping("leakage", doc["leakage"], ("power_mw", "source"))
     if "power_mw" not in leak:
@@ -357,7 +370,7 @@ def load_crossbar_arch(path: str | Path) -> CrossbarArch:
     return CrossbarArch(name=name, technology=technology, clock_hz=clock, clock_source=clock_src, device=device,
                         device_source=device_src, crossbar=xbar, N=N, mapping=mapping, L=L, actions=actions,
                         leakage_mw=leak_mw, leakage_source=leak_src, source_file=str(path),
-                        description=description, cpu=cpu)
+                        description=description, cpu=cpu, copy_crossbar=copy)
 
 
 def find_crossbar_arch(name_or_path: str | Path) -> Path:
