@@ -155,7 +155,7 @@ class SelfTrainer:
     # ---- state
     def state(self) -> "SelfTrainer":
         """A deep copy to resume from (devices, RNG streams, counters, control unit)."""
-        return copy.deepcopy(self)
+        return copy.deepcopy(self, {id(self.arch): self.arch})  # the architecture is immutable: shared
 
     @property
     def counts(self) -> ActionCounts:
