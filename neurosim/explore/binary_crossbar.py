@@ -216,7 +216,7 @@ def crossbar_eval(layers: Layers, thresholds: list[float], x: np.ndarray, y: np.
     pred_f = scores_f.argmax(axis=1)
     top2 = np.sort(scores_f, axis=1)[:, -2:]
     # scores are integer multiples of a step, so two classes can tie exactly; argmax then depends on rounding
-    tie = np.isclose(top2[:, 0], top2[:, 1], rtol=0.0, atol=1e-4 * thresholds[-1] / 2 ** (N - 1))
+    tie = top2[:, 1] - top2[:, 0] < 0.5 * thresholds[-1] / 2 ** (N - 1)  # within half a score step
     counts = xbars[0].counts
     for xb in xbars[1:]:
         counts = counts + xb.counts
