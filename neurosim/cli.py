@@ -13,6 +13,8 @@ DEFAULT_ARCH = "gxnor"
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("workload", nargs="?", default=DEFAULT_WORKLOAD,
                    help=f"workload YAML path or name in workloads/ (default: {DEFAULT_WORKLOAD}, embedded data)")
+    p.add_argument("--workload", dest="workload_flag", metavar="WORKLOAD",
+                   help="the same as the positional WORKLOAD (YAML, or a topology CSV for 'run')")
     p.add_argument("--method", help="fp | bwn | twn | bnn | gxnor | dst (default: the workload's)")
     p.add_argument("--N", type=int, help="weight space Z_N for method dst (2^N + 1 states)")
     p.add_argument("--epochs", type=int)
@@ -48,11 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--data", help="dataset folder (default: $NEUROSIM_DATA, then the cache)")
     sim.add_argument("--out", help="report directory (default: reports/<run-id>-<arch>-<split>/)")
     rep = sub.add_parser("reproduce", help="reproduce a table of the seed papers with the simulator")
-    rep.add_argument("table", choices=["gxnor-table2", "dst-tables"])
+    rep.add_argument("table", choices=["gxnor-table2", "dst-tables", "crossbar-table1", "binary-crossbar"])
     rep.add_argument("--trained", action="store_true",
                      help="gxnor-table2: also train each method on --workload and measure the test-set inference")
     rep.add_argument("--workload", default="mnist_mlp", help="gxnor-table2 --trained: workload (default mnist_mlp)")
-    rep.add_argument("--epochs", type=int, default=5, help="gxnor-table2 --trained: epochs per method (default 5)")
+    rep.add_argument("--epochs", type=int, help="gxnor-table2 --trained: epochs per method (default 5); "
+                                               "binary-crossbar: epochs per net (default 30)")
+    rep.add_argument("--seeds", default="0,1,2", help="crossbar-table1 / binary-crossbar: seeds to average (default 0,1,2)")
     rep.add_argument("--data", help="dataset folder (default: $NEUROSIM_DATA, then the cache)")
     rep.add_argument("--out", default="reports", help="folder for the CSV/JSON (default: reports/)")
     rep.add_argument("--seed", type=int, default=0)
@@ -187,6 +191,21 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    seeds = tuple(int(v) for v in args.seeds.split(",") if v.strip())
+    if args.table == "crossbar-table1":
+        from .explore.self_training import print_table as print_t1, reproduce as reproduce_t1
+
+        rows = reproduce_t1(out, data_dir=args.data, seeds=seeds)
+        print(f"Seed 004 Table I (memristor self-training, MNIST 784-300-10) -> {out / 'crossbar_table1.csv'}")
+        print(print_t1(rows))
+        return 0
+    if args.table == "binary-crossbar":
+        from .explore.binary_crossbar import print_tables, reproduce as reproduce_bc
+
+        res = reproduce_bc(out, args.data, epochs=args.epochs or 30, seeds=seeds)
+        print(f"Seed 003 Tables 1-2 (binary activations on crossbars) -> {out / 'binary_crossbar_tables.csv'}")
+        print(print_tables(res))
+        return 0
     if args.table == "dst-tables":
         from .explore.dst_tables import print_table, reproduce as reproduce_dst
 
@@ -203,8 +222,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         print(f"{r['architecture']:16s} {r['unit']:11s} {r['operations']:12d} {r['accumulations']:14d} "
               f"{100 * r['resting_probability']:7.1f}% {100 * r['paper_resting_probability']:6.1f}%")
     if args.trained:
-        tr = trained_rows(out, args.workload, args.epochs, args.data, args.seed)
-        print(f"\nOn trained {args.workload} ({args.epochs} epochs), test-set inference -> "
+        tr = trained_rows(out, args.workload, args.epochs or 5, args.data, args.seed)
+        print(f"\nOn trained {args.workload} ({args.epochs or 5} epochs), test-set inference -> "
               f"{out / 'gxnor_table2_trained.csv'}")
         print(f"{'architecture':16s} {'accuracy':>9s} {'ops/sample':>12s} {'resting':>8s} {'unit rests':>10s} "
               f"{'paper':>7s} {'uJ/sample':>10s}")
@@ -226,6 +245,11 @@ def cmd_data(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = _parser()
     args = ap.parse_args(argv)
+    flag = getattr(args, "workload_flag", None)
+    if flag is not None:
+        if args.workload not in (DEFAULT_WORKLOAD, flag):
+            ap.error(f"two workloads given: {args.workload!r} and --workload {flag!r}")
+        args.workload = flag
     try:
         if args.command == "train":
             return cmd_train(args)
