@@ -19,13 +19,14 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import networkx as nx
 import numpy as np
 
 from ..events import MAC_KINDS, PHASES, LayerInfo, OperandRecord
 from .arch import Architecture, ArchError, BufferAttributes
 from .costs import CostResult, layer_costs
 from .engine import CachedEngine, EngineConfig, Transaction
-from .mapping import GRADIENT_BITS, LayerMap, check_weights_fit, plan
+from .mapping import GRADIENT_BITS, LayerMap, check_weights_fit, layer_graph, plan
 from .weight_memory import WeightBits, WeightCost, weight_read_cost, weight_update_cost
 
 # accumulator actions per element of a fused layer: (action, count per element)
@@ -96,7 +97,8 @@ class HardwareObserver:
                  simulate_eval: bool = True, continuous_input: bool = True):
         self.arch, self.bits, self.alphabet = arch, bits, alphabet or OperandAlphabet()
         self.infos = {i.index: i for i in infos}
-        self.order = [i.index for i in infos]
+        self.graph = layer_graph(infos)  # data flow; program order is its topological order
+        self.order = list(nx.topological_sort(self.graph))
         self.slots = slots if slots is not None else (2 if arch.double_buffering else 1)
         self.simulate_train, self.simulate_eval = simulate_train, simulate_eval
         self.continuous_input = continuous_input  # the first product's inputs are data (never zero), not codes
