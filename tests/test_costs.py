@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from neurosim.hw import costs, reference
-from neurosim.hw.costs import KINDS, POLICIES, layer_costs, product_costs
+from neurosim.hw.costs import KINDS, POLICIES, PRODUCTS, layer_costs, product_costs
 from neurosim.hw.reference import reference_costs
 
 FIELDS = ("compute_cycles", "outputs", "operand_pairs", "nonzero_pairs", "fired", "busy_cycles", "output_cycles",
@@ -45,7 +45,7 @@ def _random_case(seed):
         dy = _ternary(rng, (B, n_out), p_x)
         layer = {"type": "dense"}
         product = ("forward", "dx", "dw")[(seed // 4) % 3]
-    else:  # conv: forward, dw
+    else:  # conv: forward, dx, dw; strides 1 and 2, padding 0 and 1
         B, C, F = int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 5))
         H, W = int(rng.integers(3, 8)), int(rng.integers(3, 8))
         k, s, p = int(rng.integers(1, 4)), int(rng.integers(1, 3)), int(rng.integers(0, 2))
@@ -54,16 +54,188 @@ def _random_case(seed):
         OH, OW = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
         dy = _ternary(rng, (B, OH, OW, F), p_w)
         layer = {"type": "conv", "kernel": k, "stride": s, "padding": p}
-        product = "forward" if which == 1 else "dw"
+        product = ("forward", "dx", "dw")[(seed // 4 + which) % 3]
     return kind, policy, lanes, arrays, x, w, layer, dy, product, tile
 
 
 @pytest.mark.parametrize("seed", range(80))
 def test_kernels_match_reference(seed):
     kind, policy, lanes, arrays, x, w, layer, dy, product, tile = _random_case(seed)
-    res = layer_costs(kind, policy, lanes, arrays, x, w, layer, dy=dy, product=product, tile_outputs=tile)
     ref = reference_costs(kind, policy, lanes, arrays, x, w, layer, dy=dy, product=product, tile_outputs=tile)
-    _assert_same(res, ref)
+    for method in costs.METHODS:
+        res = layer_costs(kind, policy, lanes, arrays, x, w, layer, dy=dy, product=product, tile_outputs=tile,
+                          method=method)
+        _assert_same(res, ref)
+
+
+@pytest.fixture
+def conv_paths(monkeypatch):
+    """Set the conv path switches of the bit kernels (both exact; normally chosen by a cost estimate)."""
+    def set_paths(scan: str, build: str) -> None:
+        monkeypatch.setattr(costs, "_CONV_PATH", scan)
+        monkeypatch.setattr(costs, "_COLUMNS_BUILD", build)
+    return set_paths
+
+
+@pytest.mark.parametrize("paths", [("rows", "direct"), ("rows", "transpose"), ("cols", "direct"),
+                                   ("cols", "transpose")])
+@pytest.mark.parametrize("seed", range(12))
+def test_conv_paths_match_reference(seed, paths, conv_paths):
+    """Every conv path of the bit kernels (patch scan / position-sliced scan, columns built directly / by a
+    bit transpose) against the reference, gated_xnor (the only kind whose busy chunks need a scan)."""
+    conv_paths(*paths)
+    rng = np.random.default_rng(1000 + seed)
+    B, C, F = int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 5))
+    H, W = int(rng.integers(3, 8)), int(rng.integers(3, 8))
+    k, s, p = int(rng.integers(1, 4)), int(rng.integers(1, 3)), int(rng.integers(0, 2))
+    x, w = _ternary(rng, (B, H, W, C), 0.5), _ternary(rng, (k, k, C, F), 0.4)
+    OH, OW = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+    dy = _ternary(rng, (B, OH, OW, F), 0.6)
+    layer = {"type": "conv", "kernel": k, "stride": s, "padding": p}
+    lanes, arrays = int(rng.integers(1, 9)), int(rng.integers(1, 4))
+    for product in ("forward", "dx", "dw"):
+        for policy in POLICIES:
+            args = ("gated_xnor", policy, lanes, arrays, x, w, layer)
+            _assert_same(layer_costs(*args, dy=dy, product=product),
+                         reference_costs(*args, dy=dy, product=product))
+
+
+def _large_case(seed):
+    """Shapes with M over several 64-bit words, lanes multiples of 64 and not, for bits vs bytes."""
+    rng = np.random.default_rng(500 + seed)
+    kind = KINDS[seed % len(KINDS)]
+    policy = POLICIES[(seed // len(KINDS)) % 2]
+    lanes = int(rng.choice([64, 128, 256, 100, 200, 37, 5]))
+    arrays = int(rng.integers(1, 6))
+    tile = None if seed % 3 else int(rng.integers(1, 400))
+    p_x, p_w = rng.choice([0.3, 0.6, 0.9, 0.99], size=2)
+    if seed % 2 == 0:
+        B, n_in, n_out = int(rng.integers(1, 70)), int(rng.integers(60, 300)), int(rng.integers(1, 40))
+        x, w = _ternary(rng, (B, n_in), p_x), _ternary(rng, (n_in, n_out), p_w)
+        dy = _ternary(rng, (B, n_out), 0.75)
+        return kind, policy, lanes, arrays, x, w, {"type": "dense"}, dy, tile
+    B, C = int(rng.integers(1, 4)), int(rng.choice([1, 3, 20, 64]))
+    F = int(rng.choice([8, 64, 70, 128]))
+    H = W = int(rng.integers(5, 11))
+    k, s, p = int(rng.integers(2, 5)), int(rng.integers(1, 3)), int(rng.integers(0, 2))
+    x, w = _ternary(rng, (B, H, W, C), p_x), _ternary(rng, (k, k, C, F), p_w)
+    OH, OW = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+    dy = _ternary(rng, (B, OH, OW, F), 0.75)
+    return kind, policy, lanes, arrays, x, w, {"type": "conv", "kernel": k, "stride": s, "padding": p}, dy, tile
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_bits_match_bytes_on_larger_shapes(seed):
+    """The packed-word kernels against the per-pair byte scan (itself held to the reference above)."""
+    kind, policy, lanes, arrays, x, w, layer, dy, tile = _large_case(seed)
+    for product in PRODUCTS:
+        a = layer_costs(kind, policy, lanes, arrays, x, w, layer, dy=dy, product=product, tile_outputs=tile)
+        b = layer_costs(kind, policy, lanes, arrays, x, w, layer, dy=dy, product=product, tile_outputs=tile,
+                        method="bytes")
+        assert a.actions == b.actions, product
+        for f in FIELDS:
+            assert getattr(a, f) == getattr(b, f), (product, f)
+        np.testing.assert_array_equal(a.per_array_cycles, b.per_array_cycles)
+        np.testing.assert_array_equal(a.tile_cycles, b.tile_cycles)
+
+
+@pytest.mark.parametrize("paths", [("rows", "direct"), ("cols", "transpose"), ("cols", "direct")])
+def test_conv_paths_on_larger_shapes(paths, conv_paths):
+    """The forced conv paths on MNIST-like shapes (several words, lanes 256 and 100) against the byte scan."""
+    rng = np.random.default_rng(3)
+    x, w = _ternary(rng, (3, 12, 12, 32), 0.55), _ternary(rng, (5, 5, 32, 64), 0.55)
+    dy = _ternary(rng, (3, 8, 8, 64), 0.75)
+    x1, w1 = _ternary(rng, (4, 14, 14, 1), 0.55), _ternary(rng, (5, 5, 1, 32), 0.55)
+    dy1 = _ternary(rng, (4, 10, 10, 32), 0.75)
+    conv = {"type": "conv", "kernel": 5, "stride": 1, "padding": 0}
+    expected = {}
+    for lanes in (256, 100):
+        for case, (xx, ww, dd) in enumerate(((x, w, dy), (x1, w1, dy1))):
+            for product in ("forward", "dw"):
+                expected[lanes, case, product] = layer_costs("gated_xnor", "gating", lanes, 4, xx, ww, conv, dy=dd,
+                                                             product=product, method="bytes")
+    conv_paths(*paths)
+    for (lanes, case, product), b in expected.items():
+        xx, ww, dd = ((x, w, dy), (x1, w1, dy1))[case]
+        a = layer_costs("gated_xnor", "gating", lanes, 4, xx, ww, conv, dy=dd, product=product)
+        assert a.actions == b.actions and a.busy_cycles == b.busy_cycles, (lanes, case, product)
+
+
+def test_bit_helpers():
+    """Packing, chunk segments, bit transpose and the conv bit matrices against plain numpy."""
+    rng = np.random.default_rng(4)
+    for R, L in ((1, 1), (3, 64), (5, 65), (70, 130)):
+        X = _ternary(rng, (R, L), 0.5)
+        bits, cnt = costs._pack_rows(X.reshape(R, 1, L), 1, True)
+        want = np.zeros((R, -(-L // 64) + 1), np.uint64)
+        for r, m in zip(*np.nonzero(X)):
+            want[r, m // 64] |= np.uint64(1) << np.uint64(m % 64)
+        np.testing.assert_array_equal(bits, want)
+        np.testing.assert_array_equal(cnt[0], (X != 0).sum(0))
+        colbits, rowcnt = costs._pack_cols(np.ascontiguousarray(X.T))
+        np.testing.assert_array_equal(colbits, want[:, :-1].T)
+        np.testing.assert_array_equal(rowcnt, (X != 0).sum(0))
+        np.testing.assert_array_equal(costs._transpose_bits(bits[:, :-1], L, -(-R // 64)), costs._pack_cols(X)[0].T)
+    for M, P in ((1, 1), (64, 64), (200, 64), (200, 37), (130, 256), (512, 128)):
+        seg_word, seg_mask, start = costs._segments(M, P)
+        assert len(start) == -(-M // P) + 1
+        for ch in range(len(start) - 1):
+            covered = [64 * int(seg_word[s]) + i for s in range(start[ch], start[ch + 1]) for i in range(64)
+                       if int(seg_mask[s]) >> i & 1]
+            assert covered == list(range(ch * P, min(M, ch * P + P)))
+    for shape in ((2, 7, 9, 3), (1, 4, 70, 2), (3, 5, 5, 30)):  # patch rows and columns over 64 bits too
+        x = _ternary(rng, shape, 0.5)
+        C = shape[3]
+        for k, s, p in ((3, 1, 0), (3, 1, 1), (2, 2, 1), (3, 2, 0)):
+            for build in ("direct", "transpose"):
+                cb = costs._ConvBits(x, k, k, s, p, True)
+                cb.direct = build == "direct" and s == 1
+                xp = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+                cols = np.stack([xp[:, dh:dh + s * cb.OH:s, dw:dw + s * cb.OW:s, :].reshape(-1, C)
+                                 for dh in range(k) for dw in range(k)], 1).reshape(cb.V, cb.M)  # (pos, (dh, dw, c))
+                patches, columns = cb.patches(), cb.columns()
+                want = costs._pack_rows(cols.reshape(cb.V, 1, cb.M), 0, False)[0]
+                np.testing.assert_array_equal(patches[:, :want.shape[1]], want)
+                assert not patches[:, want.shape[1]:].any()
+                want = costs._pack_cols(cols)[0].T
+                np.testing.assert_array_equal(columns[:, :want.shape[1]], want)
+                assert not columns[:, want.shape[1]:].any()
+    # transposed-conv patches: block (dh, dw) of input position (b, ih, iw) is dy[b, oh, ow] or 0
+    for F, s, p in ((64, 1, 0), (64, 2, 1), (70, 1, 1), (5, 2, 0)):
+        B, H, W, k = 2, 6, 7, 3
+        OH, OW = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+        dy = _ternary(rng, (B, OH, OW, F), 0.7)
+        want = np.zeros((B, H, W, k, k, F), np.float32)
+        for dh in range(k):
+            for dw in range(k):
+                for oh in range(OH):
+                    for ow in range(OW):
+                        ih, iw = oh * s - p + dh, ow * s - p + dw
+                        if 0 <= ih < H and 0 <= iw < W:
+                            want[:, ih, iw, dh, dw, :] = dy[:, oh, ow, :]
+        dyr, _ = costs._pack_rows(dy.reshape(B, OH * OW, F), 1, False)
+        got = costs._dx_patches(costs._zero_row_after_each(dyr, B, OH * OW), B, H, W, OH, OW, F, k, k, s, p)
+        np.testing.assert_array_equal(got, costs._pack_rows(want.reshape(B * H * W, 1, -1), 0, False)[0])
+
+
+def test_degenerate_shapes_agree():
+    """Empty batches, channels or filters: both methods give the same (empty) costs."""
+    cases = [(np.zeros((0, 5)), np.ones((5, 3)), {"type": "dense"}, np.zeros((0, 3))),
+             (np.ones((2, 0)), np.ones((0, 3)), {"type": "dense"}, np.ones((2, 3))),
+             (np.ones((0, 5, 5, 2)), np.ones((3, 3, 2, 4)), {"type": "conv", "kernel": 3}, np.ones((0, 3, 3, 4))),
+             (np.ones((1, 5, 5, 0)), np.ones((3, 3, 0, 2)), {"type": "conv", "kernel": 3}, np.ones((1, 3, 3, 2)))]
+    for x, w, layer, dy in cases:
+        for product in PRODUCTS:
+            for kind in ("gated_xnor", "event_mux", "mac"):
+                for policy in POLICIES:
+                    got = []
+                    for method in costs.METHODS:
+                        try:
+                            r = layer_costs(kind, policy, 4, 3, x, w, layer, dy=dy, product=product, method=method)
+                            got.append((r.actions, r.compute_cycles, list(r.tile_cycles), list(r.per_array_cycles)))
+                        except ValueError as e:  # e.g. no outputs per sample: the default tile is empty
+                            got.append(str(e))
+                    assert got[0] == got[1], (x.shape, product, kind, policy)
 
 
 def test_every_kind_policy_on_one_conv_and_dense():
@@ -175,6 +347,8 @@ def test_bad_arguments():
         layer_costs("mac", "gating", 0, 1, x, w, {"type": "dense"})
     with pytest.raises(ValueError):
         layer_costs("mac", "gating", 1, 1, x, w, {"type": "pool"})
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(ValueError):  # conv dx: dy must be (B, OH, OW, F)
         layer_costs("mac", "gating", 1, 1, np.ones((1, 3, 3, 1)), np.ones((1, 1, 1, 1)),
-                    {"type": "conv", "kernel": 1}, dy=np.ones((1, 3, 3, 1)), product="dx")
+                    {"type": "conv", "kernel": 1}, dy=np.ones((1, 3, 3, 2)), product="dx")
+    with pytest.raises(ValueError):
+        layer_costs("mac", "gating", 1, 1, x, w, {"type": "dense"}, method="nope")

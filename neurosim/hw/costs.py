@@ -17,7 +17,10 @@ the weight alone):
 - dense backward ``dW = X^T dY``: outputs (i, j), M = B, pairs (x[b,i], dy[b,j]) by b (selector = dy);
 - conv backward ``dW[dh,dw,c,f] = sum_(b,oh,ow) x[b, oh*s-p+dh, ow*s-p+dw, c] dy[b,oh,ow,f]``: outputs
   (dh, dw, c, f), M = B*OH*OW, pairs by (b, oh, ow) (padding pairs have input 0; selector = dy);
-- conv backward dX (a transposed convolution) is not modelled yet (``NotImplementedError``).
+- conv backward dX (a transposed convolution) ``dX[b,ih,iw,c] = sum_(dh,dw,f) dy[b,oh,ow,f] w[dh,dw,c,f]``:
+  outputs (b, ih, iw, c) over x's shape (B, H, W, C), M = kh*kw*F, pairs (dy[b,oh,ow,f], w[dh,dw,c,f]) in
+  (dh, dw, f) order with oh = (ih + p - dh) / s and ow = (iw + p - dw) / s; where that is not an integer or
+  falls outside [0, OH) / [0, OW) the dy operand is 0 (a padding pair); selector = w.
 Outputs are taken in that order (row-major over the output index) and dealt round-robin to the arrays:
 output o goes to array ``o % A``; each array processes its outputs one after another.
 
@@ -57,18 +60,45 @@ mux (BWN)     every pair                          mux = M, add = M, rest
   uniform ternary operands); ``unit_resting_probability`` = 1 - fired / operand_pairs is what the unit rests
   (TWN: 1/3 for uniform ternary weights whatever the inputs; BNN/BWN/FP: 0).
 
-Only the zero/nonzero pattern of the operands matters; kernels run on uint8 nonzero masks.
+Implementation. Only the zero/nonzero pattern of the operands matters. Every product is written as outputs
+o = v*N + n: a *data vector* v (a row of ``a``, the im2col patch of (b, oh, ow), the transposed-conv patch of
+(b, ih, iw), or one (dh, dw, c) column of the im2col matrix for conv dW) against N *selectors* n (columns of
+``b``, filters, input channels, dy channels), each an ordered list of M pairs. The default ``method="bits"``
+packs both into uint64 words, pair m at bit m % 64 of word m // 64 (the nonzero tests fused into the
+packing), and computes per output only what the policy needs:
+
+- ``nonzero_pairs`` never needs a scan: it is sum_m (data vectors with pair m nonzero) x (selectors with
+  pair m nonzero), from nonzero counts of the operands (conv dW: sum over positions of patch nonzeros x dy
+  nonzeros, popcounts of one of the bit matrices);
+- gating: cycles per output are the constant max(1, ceil(M / P)), so ``per_array_cycles``/``tile_cycles``
+  are closed forms; event_mux's events and busy chunks depend on the selector alone, the other kinds' are
+  M and ceil(M / P); only gated_xnor's busy chunks need the operands, counted by one of two exact scans:
+  the *row scan* ANDs a data vector's chunk against all N selectors at once, word by word, and stops at the
+  first word that leaves no selector without an event (usually the first); the *column scan* works on the
+  position-sliced matrix (pair m -> bits over the data vectors): for (selector, chunk), the OR of the rows
+  of the chunk's pairs where the selector is nonzero, popcounted (stopping once it holds every data
+  vector). Conv products take the one with the lower estimated cost (conv1-like forward: columns; dW: the
+  patch matrix is its position-sliced side). Chunks are P consecutive pairs of an output's list, i.e.
+  (word, mask) segments, so any P is exact (whole words when P % 64 == 0);
+- skipping: per-output events (gated_xnor: popcount of the AND; event_mux: popcount of the selector), then
+  booked output by output onto arrays and tiles (strided sums over runs of consecutive outputs).
+
+``method="bytes"`` keeps the original per-pair scan on uint8 masks (slow; a second implementation to test
+against). The bit kernels are single-threaded: deterministic, and no thread hand-off on a shared machine.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 KINDS = ("gated_xnor", "event_mux", "xnor", "mac", "mux")
 POLICIES = ("gating", "skipping")
 PRODUCTS = ("forward", "dx", "dw")
+METHODS = ("bits", "bytes")
 MIN_CYCLES_PER_OUTPUT = 1
 
 # event rule codes used by the kernels
@@ -278,6 +308,931 @@ def _conv_dw_kernel(xm, dymT, stride, pad, kh, kw, rule, P, A, skipping, tile_ou
     _close_last_tile(o, tile_outputs, A, tile_arr, tile_cycles)
 
 
+@njit(cache=True)
+def _conv_dx_kernel(dym, wmT, stride, pad, kh, kw, H, W, rule, P, A, skipping, tile_outputs, stats, per_array,
+                    tile_cycles):
+    """Conv input-gradient outputs (b, ih, iw, c); pairs (dy[b, oh, ow, f], w[dh, dw, c, f]) by (dh, dw, f).
+
+    ``dym`` (B, OH, OW, F), ``wmT`` (C, kh*kw*F) (w as (c, dh, dw, f)), uint8 masks; a padding pair (no
+    integral in-range (oh, ow)) has dy operand 0.
+    """
+    B, OH, OW, F = dym.shape
+    C, M = wmT.shape
+    patch = np.zeros(M, np.uint8)
+    tile_arr = np.zeros(A, np.int64)
+    o = 0
+    for b in range(B):
+        for ih in range(H):
+            for iw in range(W):
+                m = 0
+                for dh in range(kh):
+                    th = ih + pad - dh
+                    oh = th // stride
+                    okh = th >= 0 and th % stride == 0 and oh < OH
+                    for dw in range(kw):
+                        tw = iw + pad - dw
+                        ow = tw // stride
+                        ok = okh and tw >= 0 and tw % stride == 0 and ow < OW
+                        for f in range(F):
+                            patch[m] = dym[b, oh, ow, f] if ok else np.uint8(0)
+                            m += 1
+                for c in range(C):
+                    active, events, busy = _scan(patch, wmT[c], rule, P)
+                    _account(o, M, active, events, busy, P, A, skipping, tile_outputs, stats, per_array,
+                             tile_arr, tile_cycles)
+                    o += 1
+    _close_last_tile(o, tile_outputs, A, tile_arr, tile_cycles)
+
+
+# ------------------------------------------------------------------------------------------- bit kernels
+# Packed layout: pair m of a vector is bit m % 64 of word m // 64 (uint64). Data vectors are rows (V, words),
+# selectors are columns (words, N) so that the inner loops over the N selectors are contiguous (vectorized).
+_ONE = np.uint64(1)
+_ZERO = np.uint64(0)
+
+
+@intrinsic
+def _popc(typingctx, x):
+    """Population count of a uint64 (LLVM ctpop: one popcnt / vpopcntq instruction)."""
+    if isinstance(x, types.Integer):
+        def codegen(context, builder, signature, args):
+            return builder.ctpop(args[0])
+        return types.uint64(types.uint64), codegen
+    return None
+
+
+@intrinsic
+def _ctz(typingctx, x):
+    """Count of trailing zero bits of a nonzero uint64 (LLVM cttz: tzcnt)."""
+    if isinstance(x, types.Integer):
+        def codegen(context, builder, signature, args):
+            return builder.cttz(args[0], context.get_constant(types.boolean, True))
+        return types.uint64(types.uint64), codegen
+    return None
+
+
+# ------------------------------------------------------------------- packing (nonzero tests fused in)
+@njit(cache=True, inline="always")
+def _word64(xrow, i0):
+    """Bits of xrow[i0 : i0 + 64] != 0 (fixed trip count: vectorized)."""
+    wd = _ZERO
+    for i in range(64):
+        wd |= np.uint64(xrow[i0 + i] != 0) << np.uint64(i)
+    return wd
+
+
+@njit(cache=True, inline="always")
+def _word_tail(xrow, i0, n):
+    """Bits of xrow[i0 : i0 + n] != 0, n < 64."""
+    wd = _ZERO
+    for i in range(n):
+        wd |= np.uint64(xrow[i0 + i] != 0) << np.uint64(i)
+    return wd
+
+
+@njit(cache=True)
+def _pack_rows(X, extra, count):
+    """Bits of ``X`` (G, R, L) along L: (G*R, ceil(L/64) + extra) uint64, and (if ``count``) the nonzero
+    counts (R, L) summed over G. ``extra`` zero words let a 64-bit window be read across a row's end."""
+    G, R, L = X.shape
+    nw = (L + 63) // 64
+    full = L // 64
+    out = np.zeros((G * R, nw + extra), np.uint64)
+    cnt = np.zeros((R, L if count else 0), np.int32)
+    for g in range(G):
+        for r in range(R):
+            xrow = X[g, r]
+            row = g * R + r
+            for k in range(full):
+                out[row, k] = _word64(xrow, 64 * k)
+            if full < nw:
+                out[row, full] = _word_tail(xrow, 64 * full, L - 64 * full)
+            if count:
+                crow = cnt[r]
+                for m in range(L):
+                    crow[m] += np.int32(xrow[m] != 0)
+    return out, cnt
+
+
+@njit(cache=True)
+def _pack_cols(X):
+    """Bits of ``X`` (R, N) along R: (ceil(R/64), N) uint64, and nonzero counts per row (R,)."""
+    R, N = X.shape
+    nw = (R + 63) // 64
+    out = np.zeros((nw, N), np.uint64)
+    rowcnt = np.zeros(R, np.int64)
+    for k in range(nw):
+        orow = out[k]
+        for i in range(min(64, R - 64 * k)):
+            r = 64 * k + i
+            xrow = X[r]
+            sh = np.uint64(i)
+            c = np.int32(0)
+            for n in range(N):
+                nz = xrow[n] != 0
+                orow[n] |= np.uint64(nz) << sh
+                c += np.int32(nz)
+            rowcnt[r] = c
+    return out, rowcnt
+
+
+@njit(cache=True, inline="always")
+def _copy_bits(src, srow, sbit, n, dst, drow, dbit):
+    """OR ``n`` bits of ``src[srow]`` from bit ``sbit`` into ``dst[drow]`` at bit ``dbit`` (dst starts 0).
+
+    ``src`` rows need one spare word past the last bit read (a window straddles two words). Branch-free
+    shifts: (w << 1) << (63 - so) is w << (64 - so), and 0 when so = 0.
+    """
+    while n > 0:
+        sw = sbit >> 6
+        so = np.uint64(sbit & 63)
+        val = (src[srow, sw] >> so) | ((src[srow, sw + 1] << _ONE) << (np.uint64(63) - so))
+        do = dbit & 63
+        take = min(n, 64 - do)
+        val &= ~_ZERO >> np.uint64(64 - take)
+        dst[drow, dbit >> 6] |= val << np.uint64(do)
+        sbit += take
+        dbit += take
+        n -= take
+
+
+# ----------------------------------------------------------------------- data vectors of the conv products
+@njit(cache=True)
+def _segment_pieces(L, z0, n):
+    """A segment of L bits = z0 zeros, n source bits, zeros; cut into 64-bit pieces (the last shorter).
+    Per piece: (source bit offset from the start of the n bits, source bits, left shift, piece length)."""
+    npc = (L + 63) // 64
+    out = np.zeros((npc, 4), np.int64)
+    for j in range(npc):
+        off = 64 * j
+        t = min(64, L - off)
+        a = max(off, z0)
+        e = min(off + t, z0 + n)
+        if e > a:
+            out[j, 0] = a - z0
+            out[j, 1] = e - a
+            out[j, 2] = a - off
+        out[j, 3] = t
+    return out
+
+
+@njit(cache=True, inline="always")
+def _take(src, srow, sbit, nbits, shift):
+    """``nbits`` (0..64) bits of ``src[srow]`` from ``sbit``, shifted left by ``shift``."""
+    sw = sbit >> 6
+    so = np.uint64(sbit & 63)
+    val = (src[srow, sw] >> so) | ((src[srow, sw + 1] << _ONE) << (np.uint64(63) - so))
+    mask = ~_ZERO >> np.uint64(64 - nbits) if nbits > 0 else _ZERO  # nbits low ones
+    return (val & mask) << np.uint64(shift)
+
+
+@njit(cache=True)
+def _patches_into(xr, H, W, C, kh, kw, stride, pad, OH, OW, v0, v1, D):
+    """im2col patches of the positions v0 <= v < v1 ((b, oh, ow) row-major) into the rows D[0 : v1 - v0],
+    pair order (dh, dw, c). ``xr`` (B*H, words+1) the packed rows x[b, ih] in (iw, c) order: patch row dh is
+    one bit range of one row with zeros for the padding, cut into pieces that depend on ow alone
+    (precomputed); the patch is written as a bit stream (whole words, the pending bits in a register)."""
+    width = D.shape[1]
+    L = kw * C  # bits per kernel row
+    npc = (L + 63) // 64
+    pcs = np.zeros((OW, npc, 4), np.int64)
+    src0 = np.zeros(OW, np.int64)
+    for ow_ in range(OW):
+        iw0 = ow_ * stride - pad
+        lo = max(0, iw0)
+        hi = max(lo, min(W, iw0 + kw))
+        pcs[ow_] = _segment_pieces(L, (lo - iw0) * C, (hi - lo) * C)
+        src0[ow_] = lo * C if hi > lo else 0  # (no bits taken: read inside the row)
+    masks = np.zeros((OW, npc), np.uint64)  # per (ow, piece): the taken bits, in place
+    for ow_ in range(OW):
+        for j in range(npc):
+            if pcs[ow_, j, 1] > 0:
+                masks[ow_, j] = (~_ZERO >> np.uint64(64 - pcs[ow_, j, 1])) << np.uint64(pcs[ow_, j, 2])
+    b, rem = divmod(v0, OH * OW)
+    oh, ow = divmod(rem, OW)
+    for r in range(v1 - v0):
+        acc = _ZERO
+        nb = 0
+        k = 0
+        if npc == 1:
+            sb = src0[ow]
+            sh = np.uint64(pcs[ow, 0, 2])
+            msk = masks[ow, 0]
+            for dh in range(kh):
+                ih = oh * stride - pad + dh
+                val = _ZERO
+                if 0 <= ih < H:
+                    row = b * H + ih
+                    sw = sb >> 6
+                    so = np.uint64(sb & 63)
+                    win = (xr[row, sw] >> so) | ((xr[row, sw + 1] << _ONE) << (np.uint64(63) - so))
+                    val = (win << sh) & msk
+                acc |= val << np.uint64(nb)  # push L bits
+                fit = 64 - nb
+                if L >= fit:
+                    D[r, k] = acc
+                    k += 1
+                    acc = (val >> _ONE) >> np.uint64(fit - 1)
+                    nb = L - fit
+                else:
+                    nb += L
+        for dh in range(kh if npc > 1 else 0):
+            ih = oh * stride - pad + dh
+            valid = 0 <= ih < H
+            row = b * H + ih
+            for j in range(npc):
+                t = pcs[ow, j, 3]
+                val = _ZERO
+                if valid:
+                    sb = src0[ow] + pcs[ow, j, 0]
+                    sw = sb >> 6
+                    so = np.uint64(sb & 63)
+                    win = (xr[row, sw] >> so) | ((xr[row, sw + 1] << _ONE) << (np.uint64(63) - so))
+                    val = (win << np.uint64(pcs[ow, j, 2])) & masks[ow, j]
+                acc |= val << np.uint64(nb)  # push t bits
+                fit = 64 - nb
+                if t >= fit:
+                    D[r, k] = acc
+                    k += 1
+                    acc = (val >> _ONE) >> np.uint64(fit - 1)
+                    nb = t - fit
+                else:
+                    nb += t
+        if nb > 0:
+            D[r, k] = acc
+            k += 1
+        for j in range(k, width):
+            D[r, j] = 0
+        ow += 1
+        if ow == OW:
+            ow = 0
+            oh += 1
+            if oh == OH:
+                oh = 0
+                b += 1
+
+
+@njit(cache=True)
+def _dx_table(H, W, OH, OW, kh, kw, stride, pad):
+    """(H*W, kh*kw): for input position (ih, iw) and tap (dh, dw), the dy position oh*OW + ow of the pair
+    block, or OH*OW (a zero row) for a padding block (ih + pad - dh not stride * [0, OH), same along w)."""
+    tab = np.full((H * W, kh * kw), OH * OW, np.int64)
+    for ih in range(H):
+        for dh in range(kh):
+            th = ih + pad - dh
+            if th < 0 or th % stride != 0 or th // stride >= OH:
+                continue
+            for iw in range(W):
+                for dw in range(kw):
+                    tw = iw + pad - dw
+                    if tw >= 0 and tw % stride == 0 and tw // stride < OW:
+                        tab[ih * W + iw, dh * kw + dw] = (th // stride) * OW + tw // stride
+    return tab
+
+
+@njit(cache=True)
+def _dx_into(dyr, tab, H, W, OH, OW, F, v0, v1, D):
+    """Transposed-conv patches of the input positions v0 <= v < v1 ((b, ih, iw)) into D[0 : v1 - v0]: block
+    (dh, dw) of the pair order (dh, dw, f) is the packed dy row of its dy position, or 0 (padding pairs).
+    ``dyr`` (B*(OH*OW + 1), words+1) packed dy rows, each sample's followed by a zero row; ``tab`` from
+    ``_dx_table`` (branch-free gather)."""
+    nw = D.shape[1]
+    Q = tab.shape[1]
+    fw = F >> 6
+    HW = H * W
+    b, p = divmod(v0, HW)
+    if F == 64:  # one word per block (the common case, spelled out: a constant trip count)
+        for r in range(v1 - v0):
+            base = b * (OH * OW + 1)
+            for q in range(Q):
+                D[r, q] = dyr[base + tab[p, q], 0]
+            p += 1
+            if p == HW:
+                p = 0
+                b += 1
+    elif (F & 63) == 0:  # whole words
+        for r in range(v1 - v0):
+            base = b * (OH * OW + 1)
+            for q in range(Q):
+                row = base + tab[p, q]
+                for j in range(fw):
+                    D[r, q * fw + j] = dyr[row, j]
+            p += 1
+            if p == HW:
+                p = 0
+                b += 1
+    else:
+        for r in range(v1 - v0):
+            base = b * (OH * OW + 1)
+            for k in range(nw):
+                D[r, k] = 0
+            for q in range(Q):
+                _copy_bits(dyr, base + tab[p, q], 0, F, D, r, q * F)
+            p += 1
+            if p == HW:
+                p = 0
+                b += 1
+
+
+@njit(cache=True)
+def _conv_patches(xr, B, H, W, C, kh, kw, stride, pad, OH, OW, width):
+    """All im2col patches as bits: (B*OH*OW, width >= ceil(kh*kw*C/64)) (spare words 0)."""
+    V = B * OH * OW
+    D = np.empty((V, width), np.uint64)
+    _patches_into(xr, H, W, C, kh, kw, stride, pad, OH, OW, 0, V, D)
+    return D
+
+
+@njit(cache=True)
+def _dx_patches(dyr, B, H, W, OH, OW, F, kh, kw, stride, pad):
+    """All transposed-conv patches as bits: (B*H*W, ceil(kh*kw*F/64)) (tests; the scan builds them by blocks)."""
+    V = B * H * W
+    D = np.empty((V, (kh * kw * F + 63) // 64), np.uint64)
+    _dx_into(dyr, _dx_table(H, W, OH, OW, kh, kw, stride, pad), H, W, OH, OW, F, 0, V, D)
+    return D
+
+
+@njit(cache=True)
+def _conv_columns(xp, B, H, W, C, kh, kw, pad, OH, OW, width):
+    """Stride-1 conv: the im2col matrix packed by columns, (kh*kw*C, width >= ceil(B*OH*OW/64)), position
+    bits (b, oh, ow). ``xp`` (C*B*H, words+1): channel-planar packed rows x[b, ih, :, c] (W bits). Each
+    (column, b, oh) is one bit range of one row (zeros around it for padding), written as a bit stream."""
+    M = kh * kw * C
+    Dt = np.empty((M, width), np.uint64)
+    npc = (OW + 63) // 64
+    for dh in range(kh):
+        for dw in range(kw):
+            iw0 = dw - pad  # input column of ow = 0
+            lo = max(0, -iw0)
+            hi = max(lo, min(OW, W - iw0))
+            pcs = _segment_pieces(OW, lo, hi - lo)
+            msk = (~_ZERO >> np.uint64(64 - (hi - lo))) << np.uint64(lo) if hi > lo else _ZERO
+            sh = np.uint64(lo)
+            sb = iw0 + lo if hi > lo else 0  # (no bits taken: read inside the row)
+            sw = sb >> 6
+            so = np.uint64(sb & 63)
+            for c in range(C):
+                m = (dh * kw + dw) * C + c
+                acc = _ZERO
+                nb = 0
+                k = 0
+                for b in range(B):
+                    for oh in range(OH if npc == 1 else 0):  # one piece (OW <= 64)
+                        ih = oh - pad + dh
+                        val = _ZERO
+                        if 0 <= ih < H:
+                            row = (c * B + b) * H + ih
+                            win = (xp[row, sw] >> so) | ((xp[row, sw + 1] << _ONE) << (np.uint64(63) - so))
+                            val = (win << sh) & msk
+                        acc |= val << np.uint64(nb)  # push OW bits
+                        fit = 64 - nb
+                        if OW >= fit:
+                            Dt[m, k] = acc
+                            k += 1
+                            acc = (val >> _ONE) >> np.uint64(fit - 1)
+                            nb = OW - fit
+                        else:
+                            nb += OW
+                    for oh in range(OH if npc > 1 else 0):
+                        ih = oh - pad + dh
+                        valid = 0 <= ih < H
+                        row = (c * B + b) * H + ih
+                        for j in range(npc):
+                            t = pcs[j, 3]
+                            val = _take(xp, row, sb + pcs[j, 0], pcs[j, 1], pcs[j, 2]) if valid else _ZERO
+                            acc |= val << np.uint64(nb)  # push t bits
+                            fit = 64 - nb
+                            if t >= fit:
+                                Dt[m, k] = acc
+                                k += 1
+                                acc = (val >> _ONE) >> np.uint64(fit - 1)
+                                nb = t - fit
+                            else:
+                                nb += t
+                if nb > 0:
+                    Dt[m, k] = acc
+                    k += 1
+                for j in range(k, width):
+                    Dt[m, j] = 0
+    return Dt
+
+
+@njit(cache=True, inline="always")
+def _transpose64(a):
+    """In-place transpose of a 64x64 bit matrix: a[i] bit j <-> a[j] bit i (recursive block swaps)."""
+    j = 32
+    m = np.uint64(0x00000000FFFFFFFF)
+    while j != 0:
+        uj = np.uint64(j)
+        for k0 in range(0, 64, 2 * j):
+            for k in range(k0, k0 + j):
+                t = ((a[k] >> uj) ^ a[k + j]) & m
+                a[k] ^= t << uj
+                a[k + j] ^= t
+        j >>= 1
+        m ^= m << np.uint64(j)
+
+
+@njit(cache=True)
+def _transpose_bits(Pm, M, width):
+    """Bit matrix (R rows, M columns) packed by rows -> packed by columns: (M, width >= ceil(R/64))."""
+    R = Pm.shape[0]
+    nwr = (R + 63) // 64
+    out = np.zeros((M, width), np.uint64)
+    blk = np.empty(64, np.uint64)
+    for rb in range(nwr):
+        for kb in range((M + 63) // 64):
+            nz = _ZERO
+            for i in range(64):
+                r = rb * 64 + i
+                blk[i] = Pm[r, kb] if r < R else _ZERO
+                nz |= blk[i]
+            if nz == 0:
+                continue
+            _transpose64(blk)
+            for j in range(min(64, M - kb * 64)):
+                out[kb * 64 + j, rb] = blk[j]
+    return out
+
+
+# ------------------------------------------------------------------------------------------- the scans
+@njit(cache=True)
+def _segments(M, P):
+    """Chunks of P consecutive pairs as (word, mask) segments: (seg_word, seg_mask, chunk_start)."""
+    nch = (M + P - 1) // P
+    cap = nch + (M + 63) // 64 + 1
+    seg_word = np.zeros(cap, np.int64)
+    seg_mask = np.zeros(cap, np.uint64)
+    start = np.zeros(nch + 1, np.int64)
+    s = 0
+    for ch in range(nch):
+        lo = ch * P
+        hi = min(M, lo + P)
+        start[ch] = s
+        for k in range(lo // 64, (hi - 1) // 64 + 1):
+            b0 = max(lo, 64 * k) - 64 * k
+            b1 = min(hi, 64 * k + 64) - 64 * k
+            width = b1 - b0
+            full = ~_ZERO if width == 64 else (_ONE << np.uint64(width)) - _ONE
+            seg_word[s] = k
+            seg_mask[s] = full << np.uint64(b0)
+            s += 1
+    start[nch] = s
+    return seg_word[:s], seg_mask[:s], start
+
+
+@njit(cache=True, inline="always")
+def _busy_vec(D, v, S, seg_word, seg_mask, chunk_start, acc):
+    """Busy chunks of the N outputs (D[v], n): P-chunks holding a pair with both operands nonzero.
+
+    Per chunk, its first nonzero data word is ANDed against all N selectors at once; only when that leaves
+    a selector without an event are the chunk's further words ORed up (stopping once all are settled).
+    """
+    N = S.shape[1]
+    total = 0
+    for ch in range(chunk_start.shape[0] - 1):
+        s0 = chunk_start[ch]
+        s1 = chunk_start[ch + 1]
+        while s0 < s1 and D[v, seg_word[s0]] & seg_mask[s0] == 0:
+            s0 += 1
+        if s0 == s1:
+            continue  # no nonzero data operand in the chunk
+        k = seg_word[s0]
+        dk = D[v, k] & seg_mask[s0]
+        z = 0
+        for n in range(N):
+            z += (dk & S[k, n]) == 0
+        if z == 0:
+            total += N
+            continue
+        for n in range(N):
+            acc[n] = dk & S[k, n]
+        for s in range(s0 + 1, s1):
+            k = seg_word[s]
+            dk = D[v, k] & seg_mask[s]
+            if dk == 0:
+                continue
+            z = 0
+            for n in range(N):
+                t = acc[n] | (dk & S[k, n])
+                acc[n] = t
+                z += t == 0
+            if z == 0:
+                break
+        total += N - z
+    return total
+
+
+@njit(cache=True, inline="always")
+def _busy_vec_words(D, v, S, wpc, acc):
+    """``_busy_vec`` when P is a multiple of 64: chunk ch is the whole words ch*wpc .. ch*wpc + wpc - 1
+    (bits past M are 0 in both operands)."""
+    N = S.shape[1]
+    nw = S.shape[0]
+    total = 0
+    for k0 in range(0, nw, wpc):
+        k1 = min(nw, k0 + wpc)
+        k = k0
+        while k < k1 and D[v, k] == 0:
+            k += 1
+        if k == k1:
+            continue
+        dk = D[v, k]
+        z = 0
+        for n in range(N):
+            z += (dk & S[k, n]) == 0
+        if z == 0:
+            total += N
+            continue
+        for n in range(N):
+            acc[n] = dk & S[k, n]
+        for kk in range(k + 1, k1):
+            dk = D[v, kk]
+            if dk == 0:
+                continue
+            z = 0
+            for n in range(N):
+                t = acc[n] | (dk & S[kk, n])
+                acc[n] = t
+                z += t == 0
+            if z == 0:
+                break
+        total += N - z
+    return total
+
+
+@njit(cache=True, inline="always")
+def _events_vec(D, v, S, row):
+    """row[n] = popcount(D[v] AND selector n): the events of the outputs (D[v], n) (gated_xnor)."""
+    N = S.shape[1]
+    for n in range(N):
+        row[n] = 0
+    for k in range(S.shape[0]):
+        dk = D[v, k]
+        if dk == 0:
+            continue
+        for n in range(N):
+            row[n] += np.int64(_popc(dk & S[k, n]))
+
+
+@njit(cache=True, inline="always")
+def _book_row(ev, N, P, A, T, per_array, tile_arr, tile_cycles, st):
+    """Skipping: book the N consecutive outputs whose events are ``ev[0, :N]`` onto arrays and tiles
+    (``ev[1]`` is scratch for their cycles). ``st`` = [next array, current tile, outputs in it, busy, cycles, events]
+    carries across calls. The outputs of a run inside one tile go to arrays round-robin: each array gets a
+    strided sum."""
+    busy = 0
+    cyc = 0
+    evs = 0
+    if P & (P - 1) == 0:  # a power of two: shift instead of divide
+        sh = 0
+        while (1 << sh) < P:
+            sh += 1
+        for n in range(N):
+            e = ev[0, n]
+            b = (e + P - 1) >> sh
+            c = max(b, MIN_CYCLES_PER_OUTPUT)
+            ev[1, n] = c
+            busy += b
+            cyc += c
+            evs += e
+    else:
+        for n in range(N):
+            e = ev[0, n]
+            b = (e + P - 1) // P
+            c = max(b, MIN_CYCLES_PER_OUTPUT)
+            ev[1, n] = c
+            busy += b
+            cyc += c
+            evs += e
+    a = st[0]
+    t = st[1]
+    it = st[2]
+    n0 = 0
+    while n0 < N:
+        seg = min(N - n0, T - it)  # outputs until the tile closes
+        for i in range(min(A, seg)):
+            acc = 0
+            n = n0 + i
+            while n < n0 + seg:
+                acc += ev[1, n]
+                n += A
+            aa = a + i
+            if aa >= A:
+                aa -= A
+            per_array[aa] += acc
+            tile_arr[aa] += acc
+        a = (a + seg) % A
+        it += seg
+        n0 += seg
+        if it == T:
+            mx = 0
+            for k in range(A):
+                if tile_arr[k] > mx:
+                    mx = tile_arr[k]
+                tile_arr[k] = 0
+            tile_cycles[t] = mx
+            t += 1
+            it = 0
+    st[0] = a
+    st[1] = t
+    st[2] = it
+    st[3] += busy
+    st[4] += cyc
+    st[5] += evs
+
+
+@njit(cache=True)
+def _close_tile(tile_arr, tile_cycles, st):
+    if st[2] > 0:
+        mx = 0
+        for k in range(tile_arr.shape[0]):
+            if tile_arr[k] > mx:
+                mx = tile_arr[k]
+        tile_cycles[st[1]] = mx
+
+
+@njit(cache=True)
+def _events_buffer(N):
+    """(2, G*N) int64: the events and cycles of the outputs of G data vectors (G*N about 4096)."""
+    return np.empty((2, max(1, 4096 // max(N, 1)) * N), np.int64)
+
+
+@njit(cache=True)
+def _scan_block(D, nrows, S, seg_word, seg_mask, chunk_start, skip, P, A, T, per_array, tile_arr, tile_cycles, st,
+                acc, ev):
+    """The outputs of the data vectors D[0 : nrows], in order: gating adds their busy chunks to st[3];
+    skipping books each output (events -> cycles) onto arrays and tiles."""
+    if skip:  # events of G data vectors at a time, then booked in one run
+        N = S.shape[1]
+        G = ev.shape[1] // N
+        ev0 = ev[0]
+        for g0 in range(0, nrows, G):
+            g1 = min(nrows, g0 + G)
+            for v in range(g0, g1):
+                _events_vec(D, v, S, ev0[(v - g0) * N:(v - g0 + 1) * N])
+            _book_row(ev, (g1 - g0) * N, P, A, T, per_array, tile_arr, tile_cycles, st)
+    elif P % 64 == 0:
+        busy = 0
+        for v in range(nrows):
+            busy += _busy_vec_words(D, v, S, P // 64, acc)
+        st[3] += busy
+    else:
+        busy = 0
+        for v in range(nrows):
+            busy += _busy_vec(D, v, S, seg_word, seg_mask, chunk_start, acc)
+        st[3] += busy
+
+
+@njit(cache=True)
+def _scan_rows(D, S, seg_word, seg_mask, chunk_start, skip, P, A, T, per_array, tile_cycles):
+    """Scan the data vectors ``D`` (V, words) against the selectors ``S`` (words, N); returns
+    st = [_, _, _, busy, cycles, events] (cycles, events: skipping only)."""
+    N = S.shape[1]
+    st = np.zeros(6, np.int64)
+    tile_arr = np.zeros(A, np.int64)
+    _scan_block(D, D.shape[0], S, seg_word, seg_mask, chunk_start, skip, P, A, T, per_array, tile_arr, tile_cycles,
+                st, np.empty(N, np.uint64), _events_buffer(N))
+    if skip:
+        _close_tile(tile_arr, tile_cycles, st)
+    return st
+
+
+_BLOCK_WORDS = 1 << 13  # data vectors are built in blocks of about 64 KiB and scanned while in cache
+
+
+@njit(cache=True)
+def _scan_conv(xr, B, H, W, C, kh, kw, stride, pad, OH, OW, S, seg_word, seg_mask, chunk_start, skip, P, A, T,
+               per_array, tile_cycles):
+    """As ``_scan_rows`` for conv forward: the patches are built block by block, each block scanned at once."""
+    nw, N = S.shape
+    V = B * OH * OW
+    st = np.zeros(6, np.int64)
+    tile_arr = np.zeros(A, np.int64)
+    acc = np.empty(N, np.uint64)
+    ev = _events_buffer(N)
+    blk = max(1, _BLOCK_WORDS // max(nw, 1))
+    buf = np.empty((blk, nw), np.uint64)
+    for v0 in range(0, V, blk):
+        v1 = min(V, v0 + blk)
+        _patches_into(xr, H, W, C, kh, kw, stride, pad, OH, OW, v0, v1, buf)
+        _scan_block(buf, v1 - v0, S, seg_word, seg_mask, chunk_start, skip, P, A, T, per_array, tile_arr,
+                    tile_cycles, st, acc, ev)
+    if skip:
+        _close_tile(tile_arr, tile_cycles, st)
+    return st
+
+
+@njit(cache=True)
+def _scan_dx(dyr, B, H, W, OH, OW, F, kh, kw, stride, pad, S, seg_word, seg_mask, chunk_start, skip, P, A, T,
+             per_array, tile_cycles):
+    """As ``_scan_rows`` for conv dX: the transposed-conv patches are built block by block."""
+    nw, N = S.shape
+    V = B * H * W
+    st = np.zeros(6, np.int64)
+    tile_arr = np.zeros(A, np.int64)
+    acc = np.empty(N, np.uint64)
+    ev = _events_buffer(N)
+    blk = max(1, _BLOCK_WORDS // max(nw, 1))
+    buf = np.empty((blk, nw), np.uint64)
+    tab = _dx_table(H, W, OH, OW, kh, kw, stride, pad)
+    for v0 in range(0, V, blk):
+        v1 = min(V, v0 + blk)
+        _dx_into(dyr, tab, H, W, OH, OW, F, v0, v1, buf)
+        _scan_block(buf, v1 - v0, S, seg_word, seg_mask, chunk_start, skip, P, A, T, per_array, tile_arr,
+                    tile_cycles, st, acc, ev)
+    if skip:
+        _close_tile(tile_arr, tile_cycles, st)
+    return st
+
+
+@njit(cache=True)
+def _busy_columns(Dt, V, S, seg_word, seg_mask, chunk_start):
+    """gated_xnor gating busy chunks from the position-sliced side (suits small M and many data vectors).
+
+    ``Dt`` (M, words over V): data bits of pair m for every data vector; for selector n and chunk ch, the
+    data vectors with an event in the chunk are the OR of the rows Dt[m] over the chunk's m with S[m, n] != 0
+    (V data vectors: the OR stops early once all of them are in).
+    """
+    Vw = Dt.shape[1]
+    N = S.shape[1]
+    nch = chunk_start.shape[0] - 1
+    acc = np.empty(Vw, np.uint64)
+    full = np.zeros(Vw, np.uint64)  # every data vector: once acc is full, more ORs change nothing
+    for j in range(min(Vw, V // 64)):
+        full[j] = ~_ZERO
+    if V % 64:
+        full[V // 64] = (_ONE << np.uint64(V % 64)) - _ONE
+    total = 0
+    for n in range(N):
+        for ch in range(nch):
+            ors = 0
+            saturated = False
+            for s in range(chunk_start[ch], chunk_start[ch + 1]):
+                k = seg_word[s]
+                bits = S[k, n] & seg_mask[s]
+                while bits:
+                    m = k * 64 + np.int64(_ctz(bits))
+                    bits &= bits - _ONE
+                    if ors == 0:
+                        for j in range(Vw):
+                            acc[j] = Dt[m, j]
+                    else:
+                        for j in range(Vw):
+                            acc[j] |= Dt[m, j]
+                    ors += 1
+                    if ors % 8 == 0:
+                        diff = _ZERO
+                        for j in range(Vw):
+                            diff |= acc[j] ^ full[j]
+                        if diff == 0:
+                            saturated = True
+                            break
+                if saturated:
+                    break
+            if saturated:
+                total += V
+            elif ors > 0:
+                p = 0
+                for j in range(Vw):
+                    p += _popc(acc[j])
+                total += np.int64(p)
+    return total
+
+
+@njit(cache=True)
+def _selector_stats(S, seg_word, seg_mask, chunk_start):
+    """Per selector n: its nonzero pairs and its P-chunks holding one (event_mux events and busy chunks)."""
+    nw, N = S.shape
+    nch = chunk_start.shape[0] - 1
+    pop = np.zeros(N, np.int64)
+    busy = np.zeros(N, np.int64)
+    for n in range(N):
+        p = 0
+        for k in range(nw):
+            p += _popc(S[k, n])
+        pop[n] = p
+        b = 0
+        for ch in range(nch):
+            for s in range(chunk_start[ch], chunk_start[ch + 1]):
+                if S[seg_word[s], n] & seg_mask[s]:
+                    b += 1
+                    break
+        busy[n] = b
+    return pop, busy
+
+
+@njit(cache=True)
+def _skip_repeat(ev, V, P, A, T, per_array, tile_cycles):
+    """Skipping event_mux: the events of output (v, n) are ev[n] for every v; book V rows of them."""
+    tile_arr = np.zeros(A, np.int64)
+    st = np.zeros(6, np.int64)
+    N = ev.shape[0]
+    buf = _events_buffer(N)
+    G = buf.shape[1] // N
+    for g in range(G):
+        buf[0, g * N:(g + 1) * N] = ev
+    for v0 in range(0, V, G):
+        _book_row(buf, (min(V, v0 + G) - v0) * N, P, A, T, per_array, tile_arr, tile_cycles, st)
+    _close_tile(tile_arr, tile_cycles, st)
+    return st
+
+
+# --------------------------------------------------------------------- nonzero pairs from operand counts
+@njit(cache=True)
+def _active_conv_fwd(Sx, cntW, C, kh, kw, stride, pad, OH, OW):
+    """Nonzero pairs of conv forward: sum over (dh, dw, c) of (patches with x nonzero there) x (filters with
+    w nonzero there); ``Sx`` (H, W*C): x nonzero counts over the batch, ``cntW`` (kh*kw*C,)."""
+    H = Sx.shape[0]
+    W = Sx.shape[1] // max(C, 1)
+    total = 0
+    for dh in range(kh):
+        for dw in range(kw):
+            for c in range(C):
+                cw = cntW[(dh * kw + dw) * C + c]
+                if cw == 0:
+                    continue
+                cx = 0
+                for oh in range(OH):
+                    ih = oh * stride - pad + dh
+                    if ih < 0 or ih >= H:
+                        continue
+                    for ow in range(OW):
+                        iw = ow * stride - pad + dw
+                        if 0 <= iw < W:
+                            cx += Sx[ih, iw * C + c]
+                total += cx * cw
+    return total
+
+
+@njit(cache=True)
+def _active_conv_dx(Tdy, cntW, F, H, W, kh, kw, stride, pad, OH, OW):
+    """Nonzero pairs of conv dX: sum over (dh, dw, f) of (dy nonzero at the (oh, ow) that map into the input,
+    a rectangle of dy positions: 2-D prefix sums) x (channels c with w[dh, dw, c, f] nonzero); ``Tdy``
+    (OH*OW, F): dy nonzero counts over the batch."""
+    pre = np.zeros((OH + 1, OW + 1, F), np.int64)
+    for oh in range(OH):
+        for ow in range(OW):
+            for f in range(F):
+                pre[oh + 1, ow + 1, f] = pre[oh, ow + 1, f] + pre[oh + 1, ow, f] - pre[oh, ow, f] + Tdy[oh * OW + ow, f]
+    total = 0
+    for dh in range(kh):
+        # oh with 0 <= oh*stride - pad + dh < H
+        h0 = min(OH, max(0, (pad - dh + stride - 1) // stride))
+        h1 = min(OH, max(h0, (H - 1 + pad - dh) // stride + 1)) if H - 1 + pad - dh >= 0 else h0
+        for dw in range(kw):
+            w0 = min(OW, max(0, (pad - dw + stride - 1) // stride))
+            w1 = min(OW, max(w0, (W - 1 + pad - dw) // stride + 1)) if W - 1 + pad - dw >= 0 else w0
+            for f in range(F):
+                cd = pre[h1, w1, f] - pre[h0, w1, f] - pre[h1, w0, f] + pre[h0, w0, f]
+                total += cd * cntW[(dh * kw + dw) * F + f]
+    return total
+
+
+@njit(cache=True)
+def _active_weighted(Pm, w):
+    """sum_r popcount(Pm[r]) * w[r] (conv dW from the patches: patch nonzeros x dy nonzeros per position)."""
+    total = 0
+    for r in range(Pm.shape[0]):
+        if w[r] == 0:
+            continue
+        p = 0
+        for k in range(Pm.shape[1]):
+            p += _popc(Pm[r, k])
+        total += np.int64(p) * w[r]
+    return total
+
+
+@njit(cache=True)
+def _active_planes(Dt, w):
+    """sum_m sum_r (bit r of Dt[m]) * w[r] (conv dW from the columns), through the bit planes of w >= 0."""
+    R = w.shape[0]
+    Vw = Dt.shape[1]
+    top = 0
+    for r in range(R):
+        top = max(top, w[r])
+    nplanes = 0
+    while (1 << nplanes) <= top:
+        nplanes += 1
+    planes = np.zeros((nplanes, Vw), np.uint64)
+    for j in range(nplanes):
+        for k in range(R // 64):
+            wd = _ZERO
+            for i in range(64):
+                wd |= np.uint64((w[64 * k + i] >> j) & 1) << np.uint64(i)
+            planes[j, k] = wd
+        for r in range(R // 64 * 64, R):
+            planes[j, r >> 6] |= np.uint64((w[r] >> j) & 1) << np.uint64(r & 63)
+    total = 0
+    for j in range(nplanes):
+        p = 0
+        for m in range(Dt.shape[0]):
+            for k in range(Vw):
+                p += _popc(Dt[m, k] & planes[j, k])
+        total += np.int64(p) << j
+    return total
+
+
 # ------------------------------------------------------------------------------------------------ python
 def _mask(v) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(v) != 0).view(np.uint8)
@@ -335,13 +1290,15 @@ def _finish(kind, policy, P, A, stats, per_array, tile_cycles, tile_outputs) -> 
                       busy_cycles=busy, output_cycles=cyc, utilization=util)
 
 
-def _check(kind, policy, lanes, arrays):
+def _check(kind, policy, lanes, arrays, method="bits"):
     if kind not in KINDS:
         raise ValueError(f"unknown compute kind {kind!r} (expected one of {KINDS})")
     if policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r} (expected one of {POLICIES})")
     if int(lanes) < 1 or int(arrays) < 1:
         raise ValueError(f"lanes and arrays must be >= 1 (got {lanes}, {arrays})")
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r} (expected one of {METHODS})")
 
 
 def _buffers(n_outputs, tile_outputs, A):
@@ -352,13 +1309,246 @@ def _buffers(n_outputs, tile_outputs, A):
     return (np.zeros(6, np.int64), np.zeros(A, np.int64), np.zeros(n_tiles, np.int64), tile_outputs)
 
 
+# ---------------------------------------------------------------------------------------- bits: operands
+Scan = Callable[[bool, tuple, int, int, int, np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass
+class _Packed:
+    """A product as V data vectors x N selectors of M ordered pairs (outputs o = v*N + n), bit-packed.
+
+    ``S`` (words, N) selector bits; ``active`` the nonzero pairs over all outputs (from operand counts, or a
+    callable run after the scan, which may reuse its bit matrices);
+    ``scan(skip, segments, P, A, T, per_array, tile_cycles)`` runs the per-data-vector scan (gated_xnor only)
+    and returns [_, _, _, busy, cycles, events]; ``cols()``, where given, the position-sliced data bits
+    (M, words over V) for the gating busy scan (``_busy_columns``), used when its estimated cost is lower.
+    """
+
+    V: int
+    N: int
+    M: int
+    S: np.ndarray
+    active: int | Callable[[], int]
+    scan: Scan
+    cols: Callable[[], np.ndarray] | None = None
+    rows_cost: float = 0.0  # ns to build the data vectors for ``scan``
+    cols_cost: float = float("inf")  # ns to build ``cols()``
+    selector_pairs: int = 0  # nonzero selector pairs (the column scan ORs one row per pair)
+
+
+_CONV_PATH = "auto"  # tests force "rows" (per data vector scan) or "cols" (position-sliced) on conv gating
+_COLUMNS_BUILD = "auto"  # tests force "direct" (stride 1 only) or "transpose" for the column matrix
+
+# rough ns per unit of work on the 2-core development machine, to pick the cheaper of two exact paths
+_K_PATCH = 3.0  # per (position, kernel row, 64-bit piece) of the im2col patches
+_K_DIRECT = 4.0  # per (column, sample, output row) bit range of the direct column build
+_K_TRANSPOSE = 230.0  # per 64x64 bit block transposed
+_K_ROWSCAN = 0.15  # per (data vector, chunk, selector) of the row scan
+_K_COLSCAN = 0.1  # per (selector pair or chunk, word over the data vectors) of the column scan
+
+
+def _c(a: np.ndarray) -> np.ndarray:
+    """C-contiguous, with bool read as uint8 (one compiled kernel serves both)."""
+    a = np.ascontiguousarray(a)
+    return a.view(np.uint8) if a.dtype == np.bool_ else a
+
+
+def _rows_scan(D: np.ndarray, S: np.ndarray) -> Scan:
+    def scan(skip, segs, P, A, T, per_array, tiles):
+        return _scan_rows(D, S, *segs, skip, P, A, T, per_array, tiles)
+    return scan
+
+
+def _rows_bits(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``a`` (R, M) as bits (R, words), and per-column nonzero counts (M,)."""
+    R, M = a.shape
+    if not a.flags.c_contiguous and a.T.flags.c_contiguous:  # e.g. x.T: pack the columns of the transpose
+        bits, cnt = _pack_cols(_c(a.T))
+        return np.ascontiguousarray(bits.T), cnt
+    bits, cnt = _pack_rows(_c(a).reshape(R, 1, M), 0, True)
+    return bits, cnt[0]
+
+
+def _cols_bits(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Columns of ``b`` (M, N) as bits (words, N), and per-row nonzero counts (M,)."""
+    M, N = b.shape
+    if not b.flags.c_contiguous and b.T.flags.c_contiguous:  # e.g. w.T
+        bits, cnt = _pack_rows(_c(b.T).reshape(N, 1, M), 0, True)
+        return np.ascontiguousarray(bits.T), cnt[0]
+    return _pack_cols(_c(b))
+
+
+def _packed_product(a: np.ndarray, b: np.ndarray) -> _Packed:
+    D, cnt_a = _rows_bits(a)
+    S, cnt_b = _cols_bits(b)
+    active = int(np.dot(cnt_a.astype(np.int64), cnt_b.astype(np.int64)))
+    return _Packed(a.shape[0], b.shape[1], a.shape[1], S, active, _rows_scan(D, S))
+
+
+class _ConvBits:
+    """The packed input of a conv layer and the two bit matrices built from it, on demand: the im2col
+    patches (B*OH*OW, words over kh*kw*C) and the column matrix (kh*kw*C, words over B*OH*OW)."""
+
+    def __init__(self, x: np.ndarray, kh: int, kw: int, stride: int, pad: int, count: bool):
+        self.x, self.kh, self.kw, self.stride, self.pad = x, kh, kw, stride, pad
+        B, H, W, C = x.shape
+        self.OH, self.OW = _out_size(H, kh, stride, pad), _out_size(W, kw, stride, pad)
+        self.V, self.M = B * self.OH * self.OW, kh * kw * C
+        # rows x[b, ih] in (iw, c) order (B*H, words+1); counts (H, W*C) over the batch
+        self.xr, self.Sx = _pack_rows(_c(x).reshape(B, H, W * C), 1, count)
+        Vw, Mw = -(-self.V // 64), -(-self.M // 64)
+        self.patch_cost = self.V * kh * (-(-kw * C // 64)) * _K_PATCH
+        direct = self.M * B * self.OH * _K_DIRECT if stride == 1 else float("inf")
+        via = self.patch_cost + Vw * Mw * _K_TRANSPOSE
+        self.direct = stride == 1 and (_COLUMNS_BUILD == "direct" or (_COLUMNS_BUILD == "auto" and direct <= via))
+        self.columns_cost = direct if self.direct else via
+        self._patches: np.ndarray | None = None
+        self._columns: np.ndarray | None = None
+
+    def geometry(self) -> tuple:
+        B, H, W, C = self.x.shape
+        return B, H, W, C, self.kh, self.kw, self.stride, self.pad, self.OH, self.OW
+
+    def patches(self) -> np.ndarray:
+        """(V, words over M), memoized; words padded to a multiple of 8 for the vectorized column scan."""
+        if self._patches is None:
+            self._patches = _conv_patches(self.xr, *self.geometry(), _padded(-(-self.M // 64)))
+        return self._patches
+
+    def columns(self) -> np.ndarray:
+        """(M, words over V), memoized; words padded to a multiple of 8."""
+        if self._columns is None:
+            B, H, W, C = self.x.shape
+            width = _padded(-(-self.V // 64))
+            if not self.direct:
+                self._columns = _transpose_bits(self.patches(), self.M, width)
+            else:
+                xp = self.xr if C == 1 else _pack_rows(
+                    _c(np.transpose(self.x, (3, 0, 1, 2))).reshape(C * B * H, 1, W), 1, False)[0]  # channel-planar
+                self._columns = _conv_columns(xp, B, H, W, C, self.kh, self.kw, self.pad, self.OH, self.OW, width)
+        return self._columns
+
+
+def _padded(words: int) -> int:
+    """Row length in words for the column scans: a multiple of 8 (one AVX-512 vector) above 8."""
+    return words if words <= 8 else -(-words // 8) * 8
+
+
+def _packed_conv_forward(x, w, stride, pad) -> _Packed:
+    kh, kw, C, F = w.shape
+    cb = _ConvBits(x, kh, kw, stride, pad, True)
+    S, cntW = _pack_cols(_c(w).reshape(kh * kw * C, F))
+    active = _active_conv_fwd(cb.Sx, cntW, C, kh, kw, stride, pad, cb.OH, cb.OW)
+    xr, geo = cb.xr, cb.geometry()
+
+    def scan(skip, segs, P, A, T, per_array, tiles):
+        return _scan_conv(xr, *geo, S, *segs, skip, P, A, T, per_array, tiles)
+
+    return _Packed(cb.V, F, cb.M, S, int(active), scan, cols=cb.columns, rows_cost=cb.patch_cost,
+                   cols_cost=cb.columns_cost, selector_pairs=int(cntW.sum()))
+
+
+def _zero_row_after_each(rows: np.ndarray, B: int, n: int) -> np.ndarray:
+    """(B*n, w) -> (B*(n+1), w): a zero row after each of the B groups of n rows."""
+    r = rows.reshape(B, n, rows.shape[1])
+    return np.concatenate([r, np.zeros((B, 1, rows.shape[1]), rows.dtype)], axis=1).reshape(-1, rows.shape[1])
+
+
+def _packed_conv_dx(x_shape, w, dy, stride, pad) -> _Packed:
+    B, H, W, C = x_shape
+    kh, kw, _, F = w.shape
+    _, OH, OW, _ = dy.shape
+    dyr, Tdy = _pack_rows(_c(dy).reshape(B, OH * OW, F), 1, True)
+    dyr = _zero_row_after_each(dyr, B, OH * OW)  # the padding pairs read a zero row
+    S, cntW = _pack_cols(_c(np.transpose(w, (0, 1, 3, 2))).reshape(kh * kw * F, C))
+    active = _active_conv_dx(Tdy, cntW, F, H, W, kh, kw, stride, pad, OH, OW)
+
+    def scan(skip, segs, P, A, T, per_array, tiles):
+        return _scan_dx(dyr, B, H, W, OH, OW, F, kh, kw, stride, pad, S, *segs, skip, P, A, T, per_array, tiles)
+
+    return _Packed(B * H * W, C, kh * kw * F, S, int(active), scan)
+
+
+def _packed_conv_dw(x, dy, kh, kw, stride, pad) -> _Packed:
+    """dW: data vectors = the columns (dh, dw, c) of the im2col matrix, selectors = the dy channels, pairs =
+    positions; the position-sliced side of it is the patch matrix itself. Nonzero pairs = sum over positions
+    of (patch nonzeros) x (dy nonzeros), from whichever bit matrix the scan built (or the cheaper one)."""
+    cb = _ConvBits(x, kh, kw, stride, pad, False)
+    F = dy.shape[3]
+    S, dycnt = _pack_cols(_c(dy).reshape(cb.V, F))
+
+    def scan(skip, segs, P, A, T, per_array, tiles):
+        return _scan_rows(cb.columns(), S, *segs, skip, P, A, T, per_array, tiles)
+
+    def active() -> int:
+        if cb._patches is None and (cb._columns is not None or cb.columns_cost < cb.patch_cost):
+            return int(_active_planes(cb.columns(), dycnt))
+        return int(_active_weighted(cb.patches(), dycnt))
+
+    return _Packed(cb.M, F, cb.V, S, active, scan, cols=cb.patches, rows_cost=cb.columns_cost,
+                   cols_cost=cb.patch_cost, selector_pairs=int(dycnt.sum()))
+
+
+def _bits_costs(kind, policy, P, A, pk: _Packed, tile_outputs) -> CostResult:
+    """Costs of a packed product (see the module docstring, 'Implementation')."""
+    rule = EVENT_RULE[kind]
+    skipping = policy == "skipping" and rule != EV_ALL
+    V, N, M = pk.V, pk.N, pk.M
+    n_out = V * N
+    stats, per_array, tiles, T = _buffers(n_out, tile_outputs, A)
+    stats[_S_PAIRS] = n_out * M
+    stats[_S_OUTPUTS] = n_out
+    if n_out == 0:
+        return _finish(kind, policy, P, A, stats, per_array, tiles, T)
+    chunks = -(-M // P)
+    segs = _segments(M, P) if rule != EV_ALL else None
+    if not skipping:  # constant cycles per output: closed forms
+        cyc = max(MIN_CYCLES_PER_OUTPUT, chunks)
+        base, rem = divmod(n_out, A)
+        per_array[:] = cyc * (base + (np.arange(A) < rem))
+        sizes = np.full(tiles.size, T, np.int64)
+        sizes[-1] = n_out - (tiles.size - 1) * T
+        tiles[:] = cyc * (-(-sizes // A))
+        stats[_S_CYCLES] = cyc * n_out
+        if rule == EV_BOTH:
+            rows_ns = pk.rows_cost + V * chunks * N * _K_ROWSCAN
+            cols_ns = pk.cols_cost + (pk.selector_pairs + N * chunks) * (-(-V // 64)) * _K_COLSCAN
+            use_cols = pk.cols is not None and (_CONV_PATH == "cols" or (_CONV_PATH == "auto" and cols_ns < rows_ns))
+            if use_cols:
+                stats[_S_BUSY] = _busy_columns(pk.cols(), V, pk.S, *segs)
+            else:
+                stats[_S_BUSY] = pk.scan(False, segs, P, A, T, per_array, tiles)[3]
+        elif rule == EV_SELECTOR:
+            pop, busy = _selector_stats(pk.S, *segs)
+            stats[_S_EVENTS] = V * int(pop.sum())
+            stats[_S_BUSY] = V * int(busy.sum())
+        else:
+            stats[_S_EVENTS] = n_out * M
+            stats[_S_BUSY] = n_out * chunks
+    else:
+        if rule == EV_BOTH:
+            st = pk.scan(True, segs, P, A, T, per_array, tiles)
+        else:
+            pop, _ = _selector_stats(pk.S, *segs)
+            st = _skip_repeat(pop, V, P, A, T, per_array, tiles)
+        stats[_S_BUSY] = st[3]
+        stats[_S_CYCLES] = st[4]
+        stats[_S_EVENTS] = st[5]
+    stats[_S_ACTIVE] = pk.active() if callable(pk.active) else pk.active
+    if rule == EV_BOTH and not skipping:
+        stats[_S_EVENTS] = stats[_S_ACTIVE]
+    return _finish(kind, policy, P, A, stats, per_array, tiles, T)
+
+
+# ------------------------------------------------------------------------------------------- public API
 def product_costs(kind: str, policy: str, lanes: int, arrays: int, a: np.ndarray, b: np.ndarray,
-                  tile_outputs: int | None = None) -> CostResult:
+                  tile_outputs: int | None = None, *, method: str = "bits") -> CostResult:
     """Costs of the generic product ``a @ b``: ``a`` (R, M) data operand, ``b`` (M, N) selector operand.
 
     Outputs (r, n) in row-major order, pairs (a[r, m], b[m, n]) by m. ``tile_outputs`` defaults to N.
+    ``method``: ``bits`` (packed words, fast) or ``bytes`` (the per-pair byte scan; same results).
     """
-    _check(kind, policy, lanes, arrays)
+    _check(kind, policy, lanes, arrays, method)
     a = np.asarray(a)
     b = np.asarray(b)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
@@ -366,7 +1556,10 @@ def product_costs(kind: str, policy: str, lanes: int, arrays: int, a: np.ndarray
     R, M = a.shape
     N = b.shape[1]
     P, A = int(lanes), int(arrays)
-    stats, per_array, tiles, tile_outputs = _buffers(R * N, N if tile_outputs is None else tile_outputs, A)
+    T = N if tile_outputs is None else tile_outputs
+    if method == "bits":
+        return _bits_costs(kind, policy, P, A, _packed_product(a, b), T)
+    stats, per_array, tiles, tile_outputs = _buffers(R * N, T, A)
     if R * N:
         _product_kernel(_mask(a), _mask(b.T), EVENT_RULE[kind], P, A, policy == "skipping", tile_outputs,
                         stats, per_array, tiles)
@@ -375,16 +1568,17 @@ def product_costs(kind: str, policy: str, lanes: int, arrays: int, a: np.ndarray
 
 def layer_costs(kind: str, policy: str, lanes: int, arrays: int, x: np.ndarray, w: np.ndarray | None,
                 layer: dict, *, dy: np.ndarray | None = None, product: str = "forward",
-                tile_outputs: int | None = None) -> CostResult:
+                tile_outputs: int | None = None, method: str = "bits") -> CostResult:
     """Actions and cycles of one product of a dense or conv layer on ``arrays`` arrays of ``lanes`` lanes.
 
     ``layer``: ``{"type": "dense"}`` or ``{"type": "conv", "kernel": k, "stride": s, "padding": p}``
     (``kernel`` may be omitted: taken from ``w``). Layouts as in :mod:`neurosim.events`: dense ``x`` (B, in),
     ``w`` (in, out), ``dy`` (B, out); conv ``x`` (B, H, W, C), ``w`` (kh, kw, C, F), ``dy`` (B, OH, OW, F).
-    ``product``: ``forward`` (y = x w), ``dx`` (dense: dX = dY W^T) or ``dw`` (dW = X^T dY, dense or conv).
-    ``tile_outputs``: outputs per tile; default one sample's outputs (forward, dx) or one row of dW.
+    ``product``: ``forward`` (y = x w), ``dx`` (dX = dY W^T; conv: the transposed convolution, x gives only
+    its shape) or ``dw`` (dW = X^T dY). ``tile_outputs``: outputs per tile; default one sample's outputs
+    (forward, dx) or one row of dW. ``method``: ``bits`` (default, fast) or ``bytes`` (reference scan).
     """
-    _check(kind, policy, lanes, arrays)
+    _check(kind, policy, lanes, arrays, method)
     if product not in PRODUCTS:
         raise ValueError(f"unknown product {product!r} (expected one of {PRODUCTS})")
     ltype = layer.get("type", layer.get("kind"))
@@ -393,15 +1587,15 @@ def layer_costs(kind: str, policy: str, lanes: int, arrays: int, x: np.ndarray, 
         if product == "forward":
             if w is None:
                 raise ValueError("dense forward needs w")
-            return product_costs(kind, policy, lanes, arrays, x, np.asarray(w), tile_outputs)
+            return product_costs(kind, policy, lanes, arrays, x, np.asarray(w), tile_outputs, method=method)
         if dy is None:
             raise ValueError(f"dense {product} needs dy")
         dy = np.asarray(dy)
         if product == "dx":
             if w is None:
                 raise ValueError("dense dx needs w")
-            return product_costs(kind, policy, lanes, arrays, dy, np.asarray(w).T, tile_outputs)
-        return product_costs(kind, policy, lanes, arrays, x.T, dy, tile_outputs)
+            return product_costs(kind, policy, lanes, arrays, dy, np.asarray(w).T, tile_outputs, method=method)
+        return product_costs(kind, policy, lanes, arrays, x.T, dy, tile_outputs, method=method)
     if ltype != "conv":
         raise ValueError(f"costs: layer type {ltype!r} has no compute-array product (dense | conv)")
     if x.ndim != 4:
@@ -409,12 +1603,13 @@ def layer_costs(kind: str, policy: str, lanes: int, arrays: int, x: np.ndarray, 
     stride, pad, kernel = _conv_geometry(layer)
     B, H, W, C = x.shape
     P, A = int(lanes), int(arrays)
-    if product == "dx":
-        raise NotImplementedError("costs: conv dX (transposed convolution) is not modelled yet")
-    if product == "forward":
+    rule, skipping = EVENT_RULE[kind], policy == "skipping"
+    if product in ("forward", "dx"):
         if w is None:
-            raise ValueError("conv forward needs w")
+            raise ValueError(f"conv {product} needs w")
         w = np.asarray(w)
+        if w.ndim != 4:
+            raise ValueError(f"conv w must be (kh, kw, C, F), got {w.shape}")
         kh, kw, wc, F = w.shape
         if kernel is not None and _pair(kernel) != (kh, kw):
             raise ValueError(f"conv kernel {kernel} does not match w {w.shape}")
@@ -423,17 +1618,34 @@ def layer_costs(kind: str, policy: str, lanes: int, arrays: int, x: np.ndarray, 
         OH, OW = _out_size(H, kh, stride, pad), _out_size(W, kw, stride, pad)
         if OH < 1 or OW < 1:
             raise ValueError(f"conv kernel {kh}x{kw} larger than padded input {H}x{W}")
+    if product == "forward":
+        T = OH * OW * F if tile_outputs is None else tile_outputs
+        if method == "bits":
+            return _bits_costs(kind, policy, P, A, _packed_conv_forward(x, w, stride, pad), T)
         n_out = B * OH * OW * F
-        stats, per_array, tiles, t_o = _buffers(n_out, OH * OW * F if tile_outputs is None else tile_outputs, A)
+        stats, per_array, tiles, t_o = _buffers(n_out, T, A)
         if n_out:
             wmT = _mask(np.transpose(w, (3, 0, 1, 2))).reshape(F, kh * kw * C)
-            _conv_kernel(_mask(x), wmT, stride, pad, kh, kw, OH, OW, EVENT_RULE[kind], P, A, policy == "skipping",
-                         t_o, stats, per_array, tiles)
+            _conv_kernel(_mask(x), wmT, stride, pad, kh, kw, OH, OW, rule, P, A, skipping, t_o, stats, per_array,
+                         tiles)
+        return _finish(kind, policy, P, A, stats, per_array, tiles, t_o)
+    if dy is None:
+        raise ValueError(f"conv {product} needs dy")
+    dy = np.asarray(dy)
+    if product == "dx":
+        if dy.ndim != 4 or dy.shape != (B, OH, OW, F):
+            raise ValueError(f"conv dy {dy.shape} does not match (B, OH, OW, F) = {(B, OH, OW, F)}")
+        T = H * W * C if tile_outputs is None else tile_outputs
+        if method == "bits":
+            return _bits_costs(kind, policy, P, A, _packed_conv_dx(x.shape, w, dy, stride, pad), T)
+        n_out = B * H * W * C
+        stats, per_array, tiles, t_o = _buffers(n_out, T, A)
+        if n_out:
+            wmT = _mask(np.transpose(w, (2, 0, 1, 3))).reshape(C, kh * kw * F)
+            _conv_dx_kernel(_mask(dy), wmT, stride, pad, kh, kw, H, W, rule, P, A, skipping, t_o, stats,
+                            per_array, tiles)
         return _finish(kind, policy, P, A, stats, per_array, tiles, t_o)
     # conv dW
-    if dy is None:
-        raise ValueError("conv dw needs dy")
-    dy = np.asarray(dy)
     if kernel is None:
         if w is None:
             raise ValueError("conv dw needs layer['kernel'] or w")
@@ -445,8 +1657,10 @@ def layer_costs(kind: str, policy: str, lanes: int, arrays: int, x: np.ndarray, 
         raise ValueError(f"conv dy {dy.shape} does not match (B, OH, OW) = {(B, OH, OW)}")
     F = dy.shape[3]
     n_out = kh * kw * C * F
-    stats, per_array, tiles, t_o = _buffers(n_out, F if tile_outputs is None else tile_outputs, A)
+    T = F if tile_outputs is None else tile_outputs
+    if method == "bits":
+        return _bits_costs(kind, policy, P, A, _packed_conv_dw(x, dy, kh, kw, stride, pad), T)
+    stats, per_array, tiles, t_o = _buffers(n_out, T, A)
     dymT = _mask(np.transpose(dy, (3, 0, 1, 2))).reshape(F, B * OH * OW)
-    _conv_dw_kernel(_mask(x), dymT, stride, pad, kh, kw, EVENT_RULE[kind], P, A, policy == "skipping", t_o, stats,
-                    per_array, tiles)
+    _conv_dw_kernel(_mask(x), dymT, stride, pad, kh, kw, rule, P, A, skipping, t_o, stats, per_array, tiles)
     return _finish(kind, policy, P, A, stats, per_array, tiles, t_o)

@@ -94,6 +94,27 @@ def _pairs_and_outputs(x, w, layer, dy, product):
                                     pairs.append((xin(bb, oh * s - p + dh, ow * s - p + dw, c), dy[bb, oh, ow, f]))
                         outs.append(pairs)
         return outs, F
+    if product == "dx":  # transposed convolution: dx[b, ih, iw, c] = sum_(dh, dw, f) dy[b, oh, ow, f] w[dh, dw, c, f]
+        kh, kw, _, F = w.shape
+        _, OH, OW, _ = dy.shape
+
+        def dyin(bb, ih, iw, dh, dw, f):
+            th, tw = ih + p - dh, iw + p - dw  # = oh * s, ow * s when the pair is real
+            if th % s or tw % s or not (0 <= th // s < OH and 0 <= tw // s < OW):
+                return 0.0  # padding pair
+            return dy[bb, th // s, tw // s, f]
+
+        for bb in range(B):
+            for ih in range(H):
+                for iw in range(W):
+                    for c in range(C):
+                        pairs = []
+                        for dh in range(kh):
+                            for dw in range(kw):
+                                for f in range(F):
+                                    pairs.append((dyin(bb, ih, iw, dh, dw, f), w[dh, dw, c, f]))
+                        outs.append(pairs)
+        return outs, H * W * C
     raise NotImplementedError(product)
 
 
