@@ -41,9 +41,10 @@ class Transaction:
 
     def timing_key(self) -> tuple:
         """Everything the timeline depends on (the engine is deterministic in these)."""
+        onchip = ((self.read_onchip_bits, self.write_onchip_bits) if self.buffer_cycles is None
+                  else self.buffer_cycles)  # given buffer cycles replace the on-chip bits in the timeline
         return (self.layer, self.phase, self.compute_cycles, self.unit, self.read_offchip_bits,
-                self.write_offchip_bits, self.read_onchip_bits, self.write_onchip_bits, self.after,
-                self.buffer_cycles)
+                self.write_offchip_bits, self.after, onchip)
 
 
 @dataclass

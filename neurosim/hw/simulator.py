@@ -78,6 +78,14 @@ class RowStats:
 
 
 @dataclass
+class _Static:
+    """Operand-independent part of one record: its actions, energy and bits, and its tiles' transactions."""
+
+    delta: "RowStats"
+    txs: list[dict]
+
+
+@dataclass
 class _Pending:
     """A batch's transactions and the rows they belong to."""
 
@@ -122,6 +130,8 @@ class HardwareObserver:
         self.samples = {"train": 0, "eval": 0}
         self.batches = {"train": 0, "eval": 0}
         self._pending = _Pending()
+        self._statics: dict[tuple, _Static] = {}
+        self._position = {idx: k for k, idx in enumerate(self.order)}
         self._first_product = min((i for i in self.order if self.infos[i].kind in MAC_KINDS), default=-1)
         self._next_kind = {idx: (self.infos[self.order[k + 1]].kind if k + 1 < len(self.order) else None)
                            for k, idx in enumerate(self.order)}
@@ -250,6 +260,31 @@ class HardwareObserver:
         spt = m.samples_per_tile
         return [min(spt, batch - s) for s in range(0, batch, spt)]
 
+    # ------------------------------------------------------------------ static parts, cached
+    def _static(self, key: tuple, build) -> "_Static":
+        """The operand-independent part of a record (traffic, accumulator actions, tile layout), built once."""
+        st = self._statics.get(key)
+        if st is None:
+            st = self._statics[key] = _Static(RowStats("", -1, "", "", "", ""), [])
+            build(st)
+        return st
+
+    def _apply(self, row: RowStats, st: "_Static") -> None:
+        d = st.delta
+        for k, n in d.actions.items():
+            row.actions[k] += n
+        for c, e in d.energy_by_component.items():
+            row.energy_by_component[c] += e
+        row.offchip_read_bits += d.offchip_read_bits
+        row.offchip_write_bits += d.offchip_write_bits
+        row.onchip_read_bits += d.onchip_read_bits
+        row.onchip_write_bits += d.onchip_write_bits
+
+    def _emit(self, key: tuple[str, int, str], st: "_Static", batch: int, cycles, after) -> list[int]:
+        """Transactions of a record from its static templates; ``cycles(t, tmpl)`` and ``after(t)`` per tile."""
+        return [self._add_tx(key, Transaction(batch=batch, compute_cycles=cycles(t, tm), after=after(t), **tm))
+                for t, tm in enumerate(st.txs)]
+
     def _product_forward(self, rec: OperandRecord) -> None:
         info, B = rec.layer, rec.batch_size
         m = self._plan(B)[info.index]
@@ -260,22 +295,26 @@ class HardwareObserver:
         res = layer_costs(self.kind, self.policy, self.lanes, self.arrays, rec.x, rec.w, self._layer_dict(info),
                           product="forward", tile_outputs=m.samples_per_tile * per_sample)
         self._book_product(row, res, self._x_nonzero(info) * self.alphabet.weight_nonzero)
-        home = self._act_home()
-        tiles = self._tiles(m, B)
+
+        def build(st: _Static) -> None:
+            home = self._act_home()
+            for t, s in enumerate(self._tiles(m, B)):
+                wc = weight_read_cost(self.arch, info.weight_count, self.bits)
+                self._weight_cost(st.delta, wc)
+                offr, offw, onr, onw = self._memory(st.delta, home, s * m.in_bits_per_sample,
+                                                    s * m.out_bits_per_sample)
+                bufs = {home: onr + onw, self.arch.placement.weights: wc.onchip_read_bits}
+                st.txs.append(dict(layer=info.index, phase="forward", tile=t, unit="array",
+                                   read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=offw,
+                                   read_onchip_bits=onr + wc.onchip_read_bits, write_onchip_bits=onw,
+                                   buffer_cycles=self._buffer_cycles(bufs)))
+
+        st = self._static(("forward", info.index, B), build)
+        self._apply(row, st)
         p = self._pending
-        ids = []
-        for t, s in enumerate(tiles):
-            wc = weight_read_cost(self.arch, info.weight_count, self.bits)
-            self._weight_cost(row, wc)
-            a_r, a_w = s * m.in_bits_per_sample, s * m.out_bits_per_sample
-            offr, offw, onr, onw = self._memory(row, home, a_r, a_w)
-            bufs = {home: onr + onw, self.arch.placement.weights: wc.onchip_read_bits}
-            ids.append(self._add_tx(key, Transaction(
-                info.index, "forward", rec.batch, t, int(res.tile_cycles[t]), unit="array",
-                read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=offw,
-                read_onchip_bits=onr + wc.onchip_read_bits, write_onchip_bits=onw, after=p.barrier,
-                buffer_cycles=self._buffer_cycles(bufs))))
-        p.tile_tx[info.index] = ids
+        barrier = p.barrier
+        tc = res.tile_cycles
+        p.tile_tx[info.index] = self._emit(key, st, rec.batch, lambda t, tm: int(tc[t]), lambda t: barrier)
 
     def _product_backward(self, rec: OperandRecord) -> None:
         info = rec.layer
@@ -287,45 +326,51 @@ class HardwareObserver:
         row.batches += 1
         ld = self._layer_dict(info)
         tiles = self._tiles(m, B)
-        home = self._act_home()
         out_elems = int(np.prod(info.out_shape))
         in_elems = int(np.prod(info.in_shape))
-        p = self._pending
         first = info.index == self._first_product
-        x_nz = self._x_nonzero(info)
-        if not first:  # input gradient dX = dY W^T, tiled by samples like the forward pass
-            per_sample = in_elems
-            res = layer_costs(self.kind, self.policy, self.lanes, self.arrays, rec.x, rec.w, ld, dy=dy,
-                              product="dx", tile_outputs=m.samples_per_tile * per_sample)
-            self._book_product(row, res, self.alphabet.weight_nonzero)
-            for t, s in enumerate(tiles):
-                wc = weight_read_cost(self.arch, info.weight_count, self.bits)
-                self._weight_cost(row, wc)
-                offr, offw, onr, onw = self._memory(row, home, s * out_elems * GRADIENT_BITS,
-                                                    s * in_elems * GRADIENT_BITS)
-                bufs = {home: onr + onw, self.arch.placement.weights: wc.onchip_read_bits}
-                self._add_tx(key, Transaction(
-                    info.index, "backward", rec.batch, t, int(res.tile_cycles[t]), unit="array",
-                    read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=offw,
-                    read_onchip_bits=onr + wc.onchip_read_bits, write_onchip_bits=onw, after=p.barrier,
-                    buffer_cycles=self._buffer_cycles(bufs)))
-        # weight gradient dW = X^T dY: outputs are the weights, cut into as many tiles as the batch has
         n_out = info.weight_count
-        T = len(tiles)
-        per_tile = -(-n_out // T)
+        per_tile = -(-n_out // len(tiles))  # dW outputs are the weights, cut into as many tiles as the batch has
+        cycles: list[int] = []
+        if not first:  # input gradient dX = dY W^T, tiled by samples like the forward pass
+            res = layer_costs(self.kind, self.policy, self.lanes, self.arrays, rec.x, rec.w, ld, dy=dy,
+                              product="dx", tile_outputs=m.samples_per_tile * in_elems)
+            self._book_product(row, res, self.alphabet.weight_nonzero)
+            cycles.extend(int(c) for c in res.tile_cycles)
         res = layer_costs(self.kind, self.policy, self.lanes, self.arrays, rec.x, rec.w, ld, dy=dy, product="dw",
                           tile_outputs=per_tile)
-        self._book_product(row, res, x_nz)
-        x_bits = B * m.in_bits_per_sample
-        dy_bits = B * out_elems * GRADIENT_BITS
-        for t in range(len(res.tile_cycles)):
-            share = min(per_tile, n_out - t * per_tile)
-            r_bits = (x_bits + dy_bits) if t == 0 else 0  # operands stream in once, stay in the slot
-            offr, offw, onr, onw = self._memory(row, home, r_bits, share * GRADIENT_BITS)
-            self._add_tx(key, Transaction(
-                info.index, "backward", rec.batch, len(tiles) + t, int(res.tile_cycles[t]), unit="array",
-                read_offchip_bits=offr, write_offchip_bits=offw, read_onchip_bits=onr, write_onchip_bits=onw,
-                after=p.barrier, buffer_cycles=self._buffer_cycles({home: onr + onw})))
+        self._book_product(row, res, self._x_nonzero(info))
+        cycles.extend(int(c) for c in res.tile_cycles)
+
+        def build(st: _Static) -> None:
+            home = self._act_home()
+            if not first:
+                for t, s in enumerate(tiles):
+                    wc = weight_read_cost(self.arch, info.weight_count, self.bits)
+                    self._weight_cost(st.delta, wc)
+                    offr, offw, onr, onw = self._memory(st.delta, home, s * out_elems * GRADIENT_BITS,
+                                                        s * in_elems * GRADIENT_BITS)
+                    bufs = {home: onr + onw, self.arch.placement.weights: wc.onchip_read_bits}
+                    st.txs.append(dict(layer=info.index, phase="backward", tile=t, unit="array",
+                                       read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=offw,
+                                       read_onchip_bits=onr + wc.onchip_read_bits, write_onchip_bits=onw,
+                                       buffer_cycles=self._buffer_cycles(bufs)))
+            x_bits = B * m.in_bits_per_sample
+            dy_bits = B * out_elems * GRADIENT_BITS
+            for t in range(-(-n_out // per_tile)):
+                share = min(per_tile, n_out - t * per_tile)
+                r_bits = (x_bits + dy_bits) if t == 0 else 0  # operands stream in once, stay in the slot
+                offr, offw, onr, onw = self._memory(st.delta, home, r_bits, share * GRADIENT_BITS)
+                st.txs.append(dict(layer=info.index, phase="backward", tile=len(st.txs), unit="array",
+                                   read_offchip_bits=offr, write_offchip_bits=offw, read_onchip_bits=onr,
+                                   write_onchip_bits=onw, buffer_cycles=self._buffer_cycles({home: onr + onw})))
+
+        st = self._static(("backward", info.index, B), build)
+        if len(st.txs) != len(cycles):
+            raise RuntimeError(f"layer {info.name}: {len(cycles)} tile cycle counts for {len(st.txs)} tiles")
+        self._apply(row, st)
+        barrier = self._pending.barrier
+        self._emit(key, st, rec.batch, lambda t, tm: cycles[t], lambda t: barrier)
 
     # ------------------------------------------------------------------ fused pool / batch norm / activation
     def _fused(self, rec: OperandRecord, phase: str) -> None:
@@ -339,46 +384,54 @@ class HardwareObserver:
         key = (mode, info.index, phase)
         row = self._row(mode, info, phase, "accumulator")
         row.batches += 1
-        elems = int(np.prod(info.in_shape))
-        if phase == "forward":
-            ops = list(_FUSED_FORWARD.get(info.kind, ()))
-            if info.kind == "act":
-                ops = [("compare", _THRESHOLDS.get(info.params.get("activation", ""), 1))]
-        else:
-            ops = list(_FUSED_BACKWARD[info.kind])
-        lanes = self.accumulator.attributes.lanes
-        home = self._act_home()
-        bn_home = self.arch.placement.batchnorm
-        p = self._pending
-        pos = self.order.index(info.index)
-        prev = self.order[pos - 1] if pos > 0 else -1
-        producer_tx = p.tile_tx.get(prev, []) if phase == "forward" else []
-        ids = []
-        for t, s in enumerate(self._tiles(m, B)):
-            n_ops = 0
-            for action, per in ops:  # the actions of one element run side by side (e.g. both thresholds)
-                self._charge(row, self.accumulator.name, action, s * elems * per)
-                n_ops = max(n_ops, s * elems)
-            cycles = math.ceil(n_ops / lanes)
-            bufs: dict[str, int] = defaultdict(int)
-            offr = offw = onr = onw = 0
-            if info.kind == "bn":  # gamma, beta (or the folded scale and shift) per channel
-                o = self._memory(row, bn_home, 2 * info.in_shape[-1] * 32, 0)
-                offr, onr = offr + o[0], onr + o[2]
-                bufs[bn_home] += o[2]
-            if phase == "backward":  # the stored forward input of this layer (full precision)
-                o = self._memory(row, home, s * elems * 32, 0)
-                offr, onr = offr + o[0], onr + o[2]
-                bufs[home] += o[2]
+
+        def build(st: _Static) -> None:
+            elems = int(np.prod(info.in_shape))
+            if phase == "forward":
+                ops = list(_FUSED_FORWARD.get(info.kind, ()))
+                if info.kind == "act":
+                    ops = [("compare", _THRESHOLDS.get(info.params.get("activation", ""), 1))]
             else:
-                o = self._memory(row, home, 0, s * m.out_bits_per_sample)
-                offw, onw = offw + o[1], onw + o[3]
-                bufs[home] += o[3]
-            after = producer_tx[t] if t < len(producer_tx) else p.barrier
-            ids.append(self._add_tx(key, Transaction(
-                info.index, phase, p.batch, t, cycles, unit="accumulator", read_offchip_bits=offr,
-                write_offchip_bits=offw, read_onchip_bits=onr, write_onchip_bits=onw, after=after,
-                buffer_cycles=self._buffer_cycles(bufs))))
+                ops = list(_FUSED_BACKWARD[info.kind])
+            lanes = self.accumulator.attributes.lanes
+            home = self._act_home()
+            bn_home = self.arch.placement.batchnorm
+            for t, s in enumerate(self._tiles(m, B)):
+                n_ops = 0
+                for action, per in ops:  # the actions of one element run side by side (e.g. both thresholds)
+                    self._charge(st.delta, self.accumulator.name, action, s * elems * per)
+                    n_ops = max(n_ops, s * elems)
+                bufs: dict[str, int] = defaultdict(int)
+                offr = offw = onr = onw = 0
+                if info.kind == "bn":  # gamma, beta (or the folded scale and shift) per channel
+                    o = self._memory(st.delta, bn_home, 2 * info.in_shape[-1] * 32, 0)
+                    offr, onr = offr + o[0], onr + o[2]
+                    bufs[bn_home] += o[2]
+                if phase == "backward":  # the stored forward input of this layer (full precision)
+                    o = self._memory(st.delta, home, s * elems * 32, 0)
+                    offr, onr = offr + o[0], onr + o[2]
+                    bufs[home] += o[2]
+                else:
+                    o = self._memory(st.delta, home, 0, s * m.out_bits_per_sample)
+                    offw, onw = offw + o[1], onw + o[3]
+                    bufs[home] += o[3]
+                st.txs.append(dict(layer=info.index, phase=phase, tile=t, unit="accumulator",
+                                   read_offchip_bits=offr, write_offchip_bits=offw, read_onchip_bits=onr,
+                                   write_onchip_bits=onw, buffer_cycles=self._buffer_cycles(bufs),
+                                   _cycles=math.ceil(n_ops / lanes)))
+
+        st = self._static((phase, info.index, B), build)
+        self._apply(row, st)
+        p = self._pending
+        producer_tx: list[int] = []
+        if phase == "forward":
+            pos = self._position[info.index]
+            producer_tx = p.tile_tx.get(self.order[pos - 1], []) if pos > 0 else []
+        barrier = p.barrier
+        ids = [self._add_tx(key, Transaction(
+            batch=p.batch, compute_cycles=tm["_cycles"],
+            after=producer_tx[t] if t < len(producer_tx) else barrier,
+            **{k: v for k, v in tm.items() if k != "_cycles"})) for t, tm in enumerate(st.txs)]
         p.tile_tx[info.index] = ids
 
     # ------------------------------------------------------------------ updates
