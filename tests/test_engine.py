@@ -100,3 +100,16 @@ def test_cached_engine_replays_identical_sequences():
     c = eng.simulate(_tiles(5, 80, 4))
     assert eng.hits == 1 and a.total_cycles == b.total_cycles and c.total_cycles != a.total_cycles
     assert eng.events_represented == 2 * a.events + c.events
+
+
+def test_units_sharing_a_buffer_queue_for_its_port():
+    # two units each need the global buffer for 8 cycles while computing 5: alone each takes 8 cycles,
+    # together they serialize on the buffer port (16), and the second's wait is a bank stall
+    a = Transaction(0, "forward", 0, 0, 5, unit="array", buffer_access=(("gb", 8),))
+    b = Transaction(1, "update", 0, 0, 5, unit="update", buffer_access=(("gb", 8),))
+    res = simulate([a, b], EngineConfig(dram_bits_per_cycle=1, slots=2))
+    assert res.total_cycles == 16
+    assert res.stats[(0, "forward")].bank_stall_cycles + res.stats[(1, "update")].bank_stall_cycles == 3 + 11
+    # different buffers work in parallel
+    c = Transaction(1, "update", 0, 0, 5, unit="update", buffer_access=(("sb", 8),))
+    assert simulate([a, c], EngineConfig(dram_bits_per_cycle=1, slots=2)).total_cycles == 8

@@ -9,6 +9,9 @@ Processes:
   transactions in program order; a transaction may name an earlier one it depends on (``after``: its
   producer, e.g. the batch-norm of a tile waits for that tile's products), and then also waits for it;
 - a tile lasts max(compute cycles, on-chip buffer cycles), the surplus over compute being a bank stall;
+  a tile may name its accesses per buffer (``buffer_access``: buffer -> cycles); each buffer is then a SimPy
+  resource (its banks work as one port of banks x width bits per cycle), so units that use the same buffer at
+  the same time queue for it and the wait shows up as a bank stall;
 - write-backs compete with loads for the DRAM channel.
 Stall cycles of a unit are the cycles it waits for data (DRAM bandwidth) plus bank stalls; they come out of
 the event simulation, not a formula. One SimPy event per transaction step, never one per operation.
@@ -38,11 +41,16 @@ class Transaction:
     write_onchip_bits: int = 0
     after: int = -1  # index of an earlier transaction whose compute must finish first (-1: none)
     buffer_cycles: int | None = None  # on-chip access cycles if known (several buffers in parallel), else derived
+    buffer_access: tuple[tuple[str, int], ...] = ()  # (buffer, cycles) per on-chip buffer: contended ports
 
     def timing_key(self) -> tuple:
         """Everything the timeline depends on (the engine is deterministic in these)."""
-        onchip = ((self.read_onchip_bits, self.write_onchip_bits) if self.buffer_cycles is None
-                  else self.buffer_cycles)  # given buffer cycles replace the on-chip bits in the timeline
+        if self.buffer_access:
+            onchip = self.buffer_access
+        elif self.buffer_cycles is None:
+            onchip = (self.read_onchip_bits, self.write_onchip_bits)
+        else:
+            onchip = self.buffer_cycles  # given buffer cycles replace the on-chip bits in the timeline
         return (self.layer, self.phase, self.compute_cycles, self.unit, self.read_offchip_bits,
                 self.write_offchip_bits, self.after, onchip)
 
@@ -124,6 +132,16 @@ def simulate(transactions: list[Transaction], cfg: EngineConfig) -> EngineResult
 
     done = [env.event() for _ in transactions]
     finished = [0.0] * len(transactions)
+    ports: dict[str, simpy.Resource] = {}
+
+    def access(buffer: str, cycles: int):
+        port = ports.get(buffer)
+        if port is None:
+            port = ports[buffer] = simpy.Resource(env, capacity=1)
+        with port.request() as req:
+            yield req
+            yield env.timeout(cycles)
+        events[0] += 1
     index = {id(tx): i for i, tx in enumerate(transactions)}
 
     def executor(unit: str):
@@ -143,11 +161,15 @@ def simulate(transactions: list[Transaction], cfg: EngineConfig) -> EngineResult
                 st.start = t_eligible
             # stall: the unit could have started (free, producer done) but this tile's data was not loaded yet
             st.stall_cycles += int(round(max(0.0, t_loaded - t_eligible)))
-            onchip = (tx.buffer_cycles if tx.buffer_cycles is not None
-                      else buffer_cycles(tx.read_onchip_bits + tx.write_onchip_bits, cfg))
-            busy = max(tx.compute_cycles, onchip)
-            bank = busy - tx.compute_cycles
-            yield env.timeout(busy)
+            t0 = env.now
+            if tx.buffer_access:  # compute streams while each buffer port serves this tile (possibly queued)
+                procs = [env.process(access(b, c)) for b, c in tx.buffer_access if c > 0]
+                yield simpy.AllOf(env, [env.timeout(tx.compute_cycles), *procs])
+            else:
+                onchip = (tx.buffer_cycles if tx.buffer_cycles is not None
+                          else buffer_cycles(tx.read_onchip_bits + tx.write_onchip_bits, cfg))
+                yield env.timeout(max(tx.compute_cycles, onchip))
+            bank = int(round(env.now - t0)) - tx.compute_cycles
             st.compute_cycles += tx.compute_cycles
             st.bank_stall_cycles += bank
             st.stall_cycles += bank

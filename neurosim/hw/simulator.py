@@ -220,10 +220,11 @@ class HardwareObserver:
         row.onchip_read_bits += wc.onchip_read_bits
         row.onchip_write_bits += wc.onchip_write_bits
 
-    def _buffer_cycles(self, per_buffer: dict[str, int]) -> int:
-        """On-chip access cycles of a tile: buffers work in parallel, each at banks x width bits per cycle."""
-        return max((math.ceil(b / self._buffer_bw[c]) for c, b in per_buffer.items()
-                    if b and c in self._buffer_bw), default=0)
+    def _buffer_access(self, per_buffer: dict[str, int]) -> tuple[tuple[str, int], ...]:
+        """Cycles a tile holds each on-chip buffer's port (banks x width bits per cycle); buffers work in parallel,
+        units sharing one buffer queue for it in the engine."""
+        return tuple(sorted((c, math.ceil(b / self._buffer_bw[c])) for c, b in per_buffer.items()
+                            if b and c in self._buffer_bw))
 
     def _add_tx(self, key: tuple[str, int, str], tx: Transaction) -> int:
         p = self._pending
@@ -307,7 +308,7 @@ class HardwareObserver:
                 st.txs.append(dict(layer=info.index, phase="forward", tile=t, unit="array",
                                    read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=offw,
                                    read_onchip_bits=onr + wc.onchip_read_bits, write_onchip_bits=onw,
-                                   buffer_cycles=self._buffer_cycles(bufs)))
+                                   buffer_access=self._buffer_access(bufs)))
 
         st = self._static(("forward", info.index, B), build)
         self._apply(row, st)
@@ -354,7 +355,7 @@ class HardwareObserver:
                     st.txs.append(dict(layer=info.index, phase="backward", tile=t, unit="array",
                                        read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=offw,
                                        read_onchip_bits=onr + wc.onchip_read_bits, write_onchip_bits=onw,
-                                       buffer_cycles=self._buffer_cycles(bufs)))
+                                       buffer_access=self._buffer_access(bufs)))
             x_bits = B * m.in_bits_per_sample
             dy_bits = B * out_elems * GRADIENT_BITS
             for t in range(-(-n_out // per_tile)):
@@ -363,7 +364,7 @@ class HardwareObserver:
                 offr, offw, onr, onw = self._memory(st.delta, home, r_bits, share * GRADIENT_BITS)
                 st.txs.append(dict(layer=info.index, phase="backward", tile=len(st.txs), unit="array",
                                    read_offchip_bits=offr, write_offchip_bits=offw, read_onchip_bits=onr,
-                                   write_onchip_bits=onw, buffer_cycles=self._buffer_cycles({home: onr + onw})))
+                                   write_onchip_bits=onw, buffer_access=self._buffer_access({home: onr + onw})))
 
         st = self._static(("backward", info.index, B), build)
         if len(st.txs) != len(cycles):
@@ -417,7 +418,7 @@ class HardwareObserver:
                     bufs[home] += o[3]
                 st.txs.append(dict(layer=info.index, phase=phase, tile=t, unit="accumulator",
                                    read_offchip_bits=offr, write_offchip_bits=offw, read_onchip_bits=onr,
-                                   write_onchip_bits=onw, buffer_cycles=self._buffer_cycles(bufs),
+                                   write_onchip_bits=onw, buffer_access=self._buffer_access(bufs),
                                    _cycles=math.ceil(n_ops / lanes)))
 
         st = self._static((phase, info.index, B), build)
@@ -452,7 +453,7 @@ class HardwareObserver:
             info.index, "update", rec.batch, 0, wc.update_cycles, unit="update",
             read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=wc.offchip_write_bits,
             read_onchip_bits=onr + wc.onchip_read_bits, write_onchip_bits=wc.onchip_write_bits,
-            after=p.barrier, buffer_cycles=self._buffer_cycles(bufs)))
+            after=p.barrier, buffer_access=self._buffer_access(bufs)))
 
     def _bn_updates(self) -> None:
         """Batch-norm gamma and beta: a float add each on the accumulator, their optimizer state traffic."""
@@ -476,7 +477,7 @@ class HardwareObserver:
                 idx, "update", p.batch, 0, math.ceil(n / self.accumulator.attributes.lanes), unit="accumulator",
                 read_offchip_bits=o1[0] + o2[0], write_offchip_bits=o1[1] + o2[1],
                 read_onchip_bits=o1[2] + o2[2], write_onchip_bits=o1[3] + o2[3], after=p.barrier,
-                buffer_cycles=self._buffer_cycles(bufs)))
+                buffer_access=self._buffer_access(bufs)))
 
     # ------------------------------------------------------------------ engine
     def flush(self) -> None:
