@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from neurosim.events import LayerInfo, OperandRecord
-from neurosim.hw.arch import ArchError, load_arch
+from neurosim.hw.arch import load_arch
 from neurosim.hw.mapping import activation_slot_bits, layer_graph, plan
 from neurosim.hw.simulator import HardwareObserver
 from neurosim.hw.weight_memory import WeightBits
@@ -60,7 +60,10 @@ def test_weights_are_read_once_per_tile(tmp_path):
     assert row["onchip_read_bits"] == tiles * 200_000 * 2 + 64 * 1000 * 2  # weights per tile + inputs once
 
 
-def test_a_sample_that_does_not_fit_is_an_error(tmp_path):
-    arch = _arch_with_buffer(tmp_path, 2000)
-    with pytest.raises(ArchError, match="placement.activations"):
-        plan(_net(), arch, batch=8, slots=2)
+def test_a_sample_too_big_for_a_slot_is_split_into_tiles(tmp_path):
+    arch = _arch_with_buffer(tmp_path, 2000)  # 1000-bit slots; fc1 needs 2000 bits per sample
+    maps = plan(_net(), arch, batch=8, slots=2)
+    assert maps[0].samples_per_tile == 1 and maps[0].splits == 2 and maps[0].tiles(8) == 16
+    shares = maps[0].tile_shares(8, 200)
+    assert len(shares) == 16 and sum(shares) == pytest.approx(8)
+    assert maps[1].splits == maps[0].splits  # the fused block follows its producer

@@ -117,3 +117,16 @@ def test_bad_input_exits_2_and_leaves_nothing(tmp_path, args, msg):
     assert code == 2, err
     assert msg in err
     assert not out.exists()
+
+
+def test_alexnet_csv_simulates_off_chip_and_does_not_fit_a_state_buffer(tmp_path):
+    csv_path = str(REPO / "workloads" / "scalesim_alexnet.csv")
+    out = tmp_path / "alex"
+    code, stdout, err = _cli(tmp_path, "run", csv_path, "--arch", "bwn_offchip", "--out", str(out))
+    assert code == 0, err
+    s = json.loads((out / "summary.json").read_text())
+    assert s["layers"] == 8 and s["macs_per_sample"] > 6e8  # ~0.7 GMAC per AlexNet image
+    rows = _rows(out / "layers.csv")
+    assert int(rows[5]["offchip_read_bits"]) >= 9216 * 4096  # FC6 streams its weights from DRAM
+    code, _, err = _cli(tmp_path, "run", csv_path, "--arch", "gxnor", "--out", str(tmp_path / "no"))
+    assert code == 2 and "does not fit" in err and not (tmp_path / "no").exists()

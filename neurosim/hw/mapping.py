@@ -5,8 +5,9 @@
   registers); flatten is free.
 - Activations live where the architecture's placement puts ``activations``. A tile is a group of samples
   whose input and output activations fit in one on-chip slot (capacity / slots: 2 slots when double
-  buffering), so a layer of a batch takes ``ceil(batch / samples_per_tile)`` tiles. Weights are read once
-  per tile, so more tiles means more weight traffic when weights live off chip.
+  buffering), so a layer of a batch takes ``ceil(batch / samples_per_tile)`` tiles. A sample too big for a
+  slot is cut into ``splits`` tiles of contiguous outputs (rows of its output map; halos are not charged).
+  Weights are read once per tile, so more tiles means more weight traffic when weights live off chip.
 - Bits: activations move at their real width (``LayerInfo.activation_bits``: 2 for ternary, 32 for full
   precision); a fused block writes its result once, at the activation width of the next layer (32-bit
   scores for the output block); gradients are ``gradient_bits`` wide (32: full-precision backward).
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from ..events import MAC_KINDS, LayerInfo
-from .arch import Architecture, ArchError, BufferAttributes
+from .arch import Architecture, BufferAttributes
 
 GRADIENT_BITS = 32  # backward gradients are full precision (the seeds train with float gradients)
 FUSED_KINDS = ("pool", "bn", "act")
@@ -36,10 +37,23 @@ class LayerMap:
     in_bits_per_sample: int  # input activation bits of one sample
     out_bits_per_sample: int  # output bits one sample writes (0 inside a fused block)
     first_product: bool = False  # the first dense/conv layer: no input gradient (dX) is computed
+    splits: int = 1  # tiles per sample when one sample does not fit a slot (then samples_per_tile = 1)
 
     def tiles(self, batch: int) -> int:
         """Tiles of a batch of ``batch`` samples."""
-        return max(1, math.ceil(batch / self.samples_per_tile))
+        return max(1, math.ceil(batch / self.samples_per_tile)) * self.splits
+
+    def tile_outputs(self, per_sample: int) -> int:
+        """Outputs per tile of a product (or elements per tile of a fused layer) with ``per_sample`` per sample."""
+        if self.splits > 1:
+            return max(1, math.ceil(per_sample / self.splits))
+        return max(1, self.samples_per_tile * per_sample)
+
+    def tile_shares(self, batch: int, per_sample: int) -> list[float]:
+        """Samples' worth of work in each tile (fractions when samples are split), tiles in output order."""
+        n = batch * per_sample
+        t_o = self.tile_outputs(per_sample)
+        return [min(t_o, n - start) / per_sample for start in range(0, n, t_o)] if n and per_sample else [batch]
 
 
 def _elements(shape: tuple[int, ...]) -> int:
@@ -70,7 +84,7 @@ def activation_slot_bits(arch: Architecture, slots: int) -> int | None:
 def plan(infos: list[LayerInfo], arch: Architecture, batch: int, slots: int = 2) -> dict[int, LayerMap]:
     """Map every layer: unit, fused producer, samples per tile and bits per sample.
 
-    Raises ArchError when one sample of a layer does not fit in a slot of the activation buffer.
+    A sample too big for one slot of the activation buffer is split into several tiles.
     """
     if batch < 1:
         raise ValueError(f"batch must be >= 1 (got {batch})")
@@ -98,28 +112,31 @@ def plan(infos: list[LayerInfo], arch: Architecture, batch: int, slots: int = 2)
             width = consumer.activation_bits if consumer is not None else 32
             out_bits = _elements(info.out_shape) * width
         per_sample = in_bits + out_bits
+        splits = 1
         if slot is not None and per_sample > slot:
-            raise ArchError(f"{arch.source_file}: placement.activations: layer {info.name!r} needs {per_sample} "
-                            f"bits per sample, more than one {slot}-bit slot of {arch.placement.activations!r}")
+            splits = math.ceil(per_sample / slot)
         spt = batch if slot is None or per_sample == 0 else max(1, min(batch, slot // per_sample))
         is_first = kind in MAC_KINDS and not first_seen
         first_seen = first_seen or kind in MAC_KINDS
         maps[info.index] = LayerMap(info=info, unit=unit, producer=producer if unit == "accumulator" else -1,
                                     samples_per_tile=spt, in_bits_per_sample=in_bits, out_bits_per_sample=out_bits,
-                                    first_product=is_first)
+                                    first_product=is_first, splits=splits)
     # a fused layer uses its producer's tiling so tile t of the block is one chain
     for idx, m in list(maps.items()):
         if m.unit == "accumulator" and m.producer >= 0:
-            spt = min(m.samples_per_tile, maps[m.producer].samples_per_tile)
-            maps[m.producer] = _with_spt(maps[m.producer], spt)
+            prod = maps[m.producer]
+            maps[m.producer] = _with_tiling(prod, min(m.samples_per_tile, prod.samples_per_tile),
+                                            max(m.splits, prod.splits))
     for idx, m in list(maps.items()):
         if m.unit == "accumulator" and m.producer >= 0:
-            maps[idx] = _with_spt(m, maps[m.producer].samples_per_tile)
+            prod = maps[m.producer]
+            maps[idx] = _with_tiling(m, prod.samples_per_tile, prod.splits)
     return maps
 
 
-def _with_spt(m: LayerMap, spt: int) -> LayerMap:
-    return LayerMap(m.info, m.unit, m.producer, spt, m.in_bits_per_sample, m.out_bits_per_sample, m.first_product)
+def _with_tiling(m: LayerMap, spt: int, splits: int) -> LayerMap:
+    return LayerMap(m.info, m.unit, m.producer, spt, m.in_bits_per_sample, m.out_bits_per_sample, m.first_product,
+                    splits)
 
 
 def check_weights_fit(infos: list[LayerInfo], arch: Architecture, bits_per_weight: int) -> int:

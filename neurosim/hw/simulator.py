@@ -256,11 +256,6 @@ class HardwareObserver:
             return 1.0
         return self.alphabet.activation_nonzero
 
-    def _tiles(self, m: LayerMap, batch: int) -> list[int]:
-        """Samples in each tile of a batch."""
-        spt = m.samples_per_tile
-        return [min(spt, batch - s) for s in range(0, batch, spt)]
-
     # ------------------------------------------------------------------ static parts, cached
     def _static(self, key: tuple, build) -> "_Static":
         """The operand-independent part of a record (traffic, accumulator actions, tile layout), built once."""
@@ -294,16 +289,16 @@ class HardwareObserver:
         row.batches += 1
         per_sample = int(np.prod(info.out_shape))
         res = layer_costs(self.kind, self.policy, self.lanes, self.arrays, rec.x, rec.w, self._layer_dict(info),
-                          product="forward", tile_outputs=m.samples_per_tile * per_sample)
+                          product="forward", tile_outputs=m.tile_outputs(per_sample))
         self._book_product(row, res, self._x_nonzero(info) * self.alphabet.weight_nonzero)
 
         def build(st: _Static) -> None:
             home = self._act_home()
-            for t, s in enumerate(self._tiles(m, B)):
+            for t, s in enumerate(m.tile_shares(B, per_sample)):
                 wc = weight_read_cost(self.arch, info.weight_count, self.bits)
                 self._weight_cost(st.delta, wc)
-                offr, offw, onr, onw = self._memory(st.delta, home, s * m.in_bits_per_sample,
-                                                    s * m.out_bits_per_sample)
+                offr, offw, onr, onw = self._memory(st.delta, home, math.ceil(s * m.in_bits_per_sample),
+                                                    math.ceil(s * m.out_bits_per_sample))
                 bufs = {home: onr + onw, self.arch.placement.weights: wc.onchip_read_bits}
                 st.txs.append(dict(layer=info.index, phase="forward", tile=t, unit="array",
                                    read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=offw,
@@ -326,16 +321,16 @@ class HardwareObserver:
         row = self._row("train", info, "backward", "array")
         row.batches += 1
         ld = self._layer_dict(info)
-        tiles = self._tiles(m, B)
         out_elems = int(np.prod(info.out_shape))
         in_elems = int(np.prod(info.in_shape))
+        tiles = m.tile_shares(B, in_elems)
         first = info.index == self._first_product
         n_out = info.weight_count
         per_tile = -(-n_out // len(tiles))  # dW outputs are the weights, cut into as many tiles as the batch has
         cycles: list[int] = []
         if not first:  # input gradient dX = dY W^T, tiled by samples like the forward pass
             res = layer_costs(self.kind, self.policy, self.lanes, self.arrays, rec.x, rec.w, ld, dy=dy,
-                              product="dx", tile_outputs=m.samples_per_tile * in_elems)
+                              product="dx", tile_outputs=m.tile_outputs(in_elems))
             self._book_product(row, res, self.alphabet.weight_nonzero)
             cycles.extend(int(c) for c in res.tile_cycles)
         res = layer_costs(self.kind, self.policy, self.lanes, self.arrays, rec.x, rec.w, ld, dy=dy, product="dw",
@@ -349,8 +344,8 @@ class HardwareObserver:
                 for t, s in enumerate(tiles):
                     wc = weight_read_cost(self.arch, info.weight_count, self.bits)
                     self._weight_cost(st.delta, wc)
-                    offr, offw, onr, onw = self._memory(st.delta, home, s * out_elems * GRADIENT_BITS,
-                                                        s * in_elems * GRADIENT_BITS)
+                    offr, offw, onr, onw = self._memory(st.delta, home, math.ceil(s * out_elems * GRADIENT_BITS),
+                                                        math.ceil(s * in_elems * GRADIENT_BITS))
                     bufs = {home: onr + onw, self.arch.placement.weights: wc.onchip_read_bits}
                     st.txs.append(dict(layer=info.index, phase="backward", tile=t, unit="array",
                                        read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=offw,
@@ -397,11 +392,11 @@ class HardwareObserver:
             lanes = self.accumulator.attributes.lanes
             home = self._act_home()
             bn_home = self.arch.placement.batchnorm
-            for t, s in enumerate(self._tiles(m, B)):
+            for t, s in enumerate(m.tile_shares(B, elems)):
                 n_ops = 0
                 for action, per in ops:  # the actions of one element run side by side (e.g. both thresholds)
-                    self._charge(st.delta, self.accumulator.name, action, s * elems * per)
-                    n_ops = max(n_ops, s * elems)
+                    self._charge(st.delta, self.accumulator.name, action, round(s * elems) * per)
+                    n_ops = max(n_ops, round(s * elems))
                 bufs: dict[str, int] = defaultdict(int)
                 offr = offw = onr = onw = 0
                 if info.kind == "bn":  # gamma, beta (or the folded scale and shift) per channel
@@ -409,11 +404,11 @@ class HardwareObserver:
                     offr, onr = offr + o[0], onr + o[2]
                     bufs[bn_home] += o[2]
                 if phase == "backward":  # the stored forward input of this layer (full precision)
-                    o = self._memory(st.delta, home, s * elems * 32, 0)
+                    o = self._memory(st.delta, home, math.ceil(s * elems * 32), 0)
                     offr, onr = offr + o[0], onr + o[2]
                     bufs[home] += o[2]
                 else:
-                    o = self._memory(st.delta, home, 0, s * m.out_bits_per_sample)
+                    o = self._memory(st.delta, home, 0, math.ceil(s * m.out_bits_per_sample))
                     offw, onw = offw + o[1], onw + o[3]
                     bufs[home] += o[3]
                 st.txs.append(dict(layer=info.index, phase=phase, tile=t, unit="accumulator",
