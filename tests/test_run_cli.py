@@ -62,6 +62,8 @@ def test_run_gives_accuracy_and_per_layer_report(trained):
     for png in ("energy_per_layer.png", "cycles_per_layer.png", "resting_per_layer.png"):
         assert (out / png).stat().st_size > 1000
     assert "gxnor (train)" in stdout and "report:" in stdout
+    html = (out / "report.html").read_text()
+    assert "energy_per_layer.png" in html and "fc1" in html and "gxnor" in html
 
 
 def test_eval_and_simulate_a_saved_model(trained):

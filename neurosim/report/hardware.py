@@ -47,10 +47,53 @@ def hardware_summary(result, arch, sim_seconds: float, train_seconds: float | No
 
 
 def write_hardware_report(result, out: Path, summary: dict[str, Any]) -> None:
-    """layers.csv and the PNG plots into ``out``."""
+    """layers.csv, the PNG plots and report.html into ``out``."""
     rows = result.rows()
     write_csv(out / "layers.csv", rows, result.columns())
-    plot_report(rows, result.components, out, title=f"{summary.get('workload', '')} on {summary.get('arch', '')}")
+    plots = plot_report(rows, result.components, out,
+                        title=f"{summary.get('workload', '')} on {summary.get('arch', '')}")
+    write_html(out / "report.html", summary, rows, [p.name for p in plots])
+
+
+def write_html(path: Path, summary: dict[str, Any], rows: list[dict], plots: list[str]) -> None:
+    """One static page: the run's numbers, the plots and the per-layer table (no scripts, no network)."""
+    from html import escape
+
+    acc = summary.get("accuracy", {})
+    facts = [("workload", summary.get("workload")), ("method", summary.get("method")),
+             ("architecture", summary.get("arch")), ("accuracy", ", ".join(
+                 f"{k} {100 * v:.2f} %" for k, v in acc.items() if isinstance(v, float) and math.isfinite(v))),
+             ("cycles", f"{summary.get('cycles', 0):,}"), ("latency", f"{summary.get('latency_s', 0) * 1e3:.3f} ms"),
+             ("energy", f"{summary.get('energy_pj', 0) * 1e-6:.4g} uJ"),
+             ("resting probability", f"{100 * summary['resting_probability']:.2f} %"
+              if isinstance(summary.get("resting_probability"), float) else None)]
+    cols = ["name", "mode", "phase", "compute_cycles", "stall_cycles", "cycles", "energy_pj", "offchip_read_bits",
+            "offchip_write_bits", "onchip_read_bits", "onchip_write_bits", "algorithmic_ops", "actual_ops",
+            "resting_probability", "resting_probability_uniform", "utilization"]
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return "" if not math.isfinite(v) else f"{v:.4g}"
+        return escape(str(v))
+
+    parts = ["<!doctype html><html><head><meta charset='utf-8'>",
+             f"<title>neurosim: {escape(str(summary.get('workload')))} on {escape(str(summary.get('arch')))}</title>",
+             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}"
+             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}"
+             "img{max-width:48%;margin:4px}</style></head><body>",
+             f"<h1>{escape(str(summary.get('workload')))} on {escape(str(summary.get('arch')))}</h1><table>"]
+    parts += [f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in facts if v is not None]
+    comp = summary.get("energy_pj_by_component", {})
+    parts.append("</table><h2>Energy by component</h2><table><tr>" + "".join(f"<th>{escape(c)}</th>" for c in comp)
+                 + "</tr><tr>" + "".join(f"<td>{e * 1e-6:.4g} uJ</td>" for e in comp.values()) + "</tr></table>")
+    parts.append("<h2>Plots</h2>" + "".join(f"<img src='{escape(p)}' alt='{escape(p)}'>" for p in plots))
+    parts.append("<h2>Per layer and phase</h2><table><tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>")
+    parts += ["<tr>" + "".join(f"<td>{cell(r.get(c))}</td>" for c in cols) + "</tr>" for r in rows]
+    parts.append("</table><p>Full columns (energy per component, fJ per op, transitions): layers.csv; "
+                 "run settings: summary.json.</p></body></html>")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(parts))
+    os.replace(tmp, path)
 
 
 def _savefig(fig, path: Path) -> None:
