@@ -509,22 +509,29 @@ def _parse_placement(ctx: _Ctx, raw: Any, comps: Mapping[str, Component]) -> Pla
     return Placement(**values)
 
 
-def load_arch(path: str | Path) -> Architecture:
-    """Load and validate an architecture YAML (a path, or a shipped name such as 'gxnor')."""
-    path = find_arch(path)
-    ctx = _Ctx(str(path))
+def read_yaml_mapping(path: Path, fail: Callable[[str, str], NoReturn], top_keys: tuple[str, ...]) -> dict:
+    """The top-level mapping of a YAML file (safe loader, duplicate keys rejected); errors go to ``fail(key, msg)``
+    so each loader raises its own error type naming the file."""
     try:
         text = path.read_text()
     except OSError as e:
-        ctx.fail("", f"cannot read: {e.strerror or e}")
+        fail("", f"cannot read: {e.strerror or e}")
     try:
         doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<yaml>"
-        ctx.fail(where, f"YAML syntax error: {getattr(e, 'problem', None) or e}")
+        fail(where, f"YAML syntax error: {getattr(e, 'problem', None) or e}")
     if not isinstance(doc, dict):
-        ctx.fail("<top>", f"must be a mapping with keys {', '.join(_TOP_KEYS)}, got {type(doc).__name__}")
+        fail("<top>", f"must be a mapping with keys {', '.join(top_keys)}, got {type(doc).__name__}")
+    return doc
+
+
+def load_arch(path: str | Path) -> Architecture:
+    """Load and validate an architecture YAML (a path, or a shipped name such as 'gxnor')."""
+    path = find_arch(path)
+    ctx = _Ctx(str(path))
+    doc = read_yaml_mapping(path, ctx.fail, _TOP_KEYS)
     ctx.mapping("", doc, _TOP_KEYS)
     for key in ("name", "technology", "components", "placement"):
         if key not in doc:

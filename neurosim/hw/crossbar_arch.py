@@ -43,9 +43,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping, NoReturn
 
-import yaml
 
-from neurosim.hw.arch import ARCH_DIR, ArchError, _Loader
+from neurosim.hw.arch import ARCH_DIR, ArchError, read_yaml_mapping
 from neurosim.hw.crossbar import ActionCounts, CrossbarError, CrossbarParams
 from neurosim.hw.device import MAPPINGS, MAX_N, DeviceError, DeviceParams
 
@@ -322,18 +321,7 @@ def load_crossbar_arch(path: str | Path) -> CrossbarArch:
     """Load and validate a crossbar architecture YAML (a path, or a shipped name such as 'crossbar_binary')."""
     path = find_crossbar_arch(path)
     ctx = _Ctx(str(path))
-    try:
-        text = path.read_text()
-    except OSError as e:
-        ctx.fail("", f"cannot read: {e.strerror or e}")
-    try:
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<yaml>"
-        ctx.fail(where, f"YAML syntax error: {getattr(e, 'problem', None) or e}")
-    if not isinstance(doc, dict):
-        ctx.fail("<top>", f"must be a mapping with keys {', '.join(_TOP_KEYS)}, got {type(doc).__name__}")
+    doc = read_yaml_mapping(path, ctx.fail, _TOP_KEYS)
     ctx.mapping("", doc, _TOP_KEYS)
     for key in ("name", "technology", "device", "crossbar", "actions", "leakage"):
         if key not in doc:
