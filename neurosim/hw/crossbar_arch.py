@@ -43,7 +43,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping, NoReturn
 
-
 from neurosim.hw.arch import ARCH_DIR, ArchError, read_yaml_mapping
 from neurosim.hw.crossbar import ActionCounts, CrossbarError, CrossbarParams
 from neurosim.hw.device import MAPPINGS, MAX_N, DeviceError, DeviceParams
