@@ -227,10 +227,21 @@ def operand_alphabet(method: Method) -> OperandAlphabet:
 class HardwareRun:
     """The hardware observer of one run, timed, with its report writers."""
 
-    def __init__(self, arch: Architecture, p: Prepared, batch: int | None = None):
+    def __init__(self, arch: "Architecture | CrossbarArch", p: Prepared, batch: int | None = None):
+        """The digital simulator for an Architecture; the crossbar simulator for a CrossbarArch (DST weights)."""
+        from .hw.crossbar_arch import CrossbarArch
+        from .hw.crossbar_sim import CrossbarObserver
+
         self.arch = arch
-        self.observer = HardwareObserver(arch, p.net.infos(), batch or p.cfg.batch,
-                                         weight_bits(p.method, p.cfg.optimizer), operand_alphabet(p.method))
+        if isinstance(arch, CrossbarArch):
+            if p.method.name not in ("dst", "gxnor"):
+                raise WorkloadError(f"{arch.source_file}: a crossbar holds DST weight states; method "
+                                    f"{p.method.name!r} has none (use method gxnor or dst)")
+            self.observer = CrossbarObserver(arch, p.net.infos(), batch or p.cfg.batch, weight_N=p.method.N,
+                                             alphabet=operand_alphabet(p.method))
+        else:
+            self.observer = HardwareObserver(arch, p.net.infos(), batch or p.cfg.batch,
+                                             weight_bits(p.method, p.cfg.optimizer), operand_alphabet(p.method))
         self.seconds = 0.0
         self.timed = _Timed(self)
 
@@ -261,9 +272,26 @@ class _Timed:
         self.run.seconds += time.perf_counter() - t0
 
 
-def load_architecture(path: str | Path) -> Architecture:
-    """An architecture file (or shipped name) validated, as ArchError (a ValueError) on bad input."""
-    return load_arch(path)
+def load_architecture(path: str | Path) -> "Architecture | CrossbarArch":
+    """An architecture file (or shipped name) validated, as ArchError (a ValueError) on bad input.
+
+    A file with a top-level ``crossbar`` or ``device`` key and no ``components`` is a crossbar architecture
+    (:func:`~neurosim.hw.crossbar_arch.load_crossbar_arch`); anything else, unreadable files included, goes to
+    :func:`~neurosim.hw.arch.load_arch`, whose errors name the file and key.
+    """
+    import yaml
+
+    from .hw.arch import find_arch
+    from .hw.crossbar_arch import load_crossbar_arch
+
+    found = find_arch(path)
+    try:
+        doc = yaml.safe_load(found.read_text())
+    except (OSError, yaml.YAMLError):
+        doc = None
+    if isinstance(doc, dict) and ("crossbar" in doc or "device" in doc) and "components" not in doc:
+        return load_crossbar_arch(found)
+    return load_arch(found)
 
 
 def evaluate_and_report(p: Prepared, hardware: HardwareRun, out: Path, split: str = "test") -> dict[str, Any]:

@@ -1,0 +1,146 @@
+"""Crossbar observer: closed-form pulses, write energy and ADC conversions; rows add up; `neurosim run --arch
+crossbar_dst` end to end; a conv workload on a crossbar architecture is refused (exit 2, nothing written)."""
+import csv
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurosim.events import LayerInfo, OperandRecord
+from neurosim.hw.crossbar import CrossbarParams
+from neurosim.hw.crossbar_arch import CrossbarArchError, load_crossbar_arch
+from neurosim.hw.crossbar_sim import CROSSBAR_COLUMNS, CrossbarObserver, update_pulses
+from neurosim.hw.simulator import ROW_COLUMNS
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _arch(**xbar):
+    a = load_crossbar_arch("crossbar_dst")
+    return dataclasses.replace(a, crossbar=dataclasses.replace(a.crossbar, **xbar)) if xbar else a
+
+
+def _dense(index, n_in, n_out, name="fc"):
+    return LayerInfo(index, name, "dense", (n_in,), (n_out,), {"units": n_out}, weight_bits=2,
+                     weight_count=n_in * n_out, activation_bits=2)
+
+
+@pytest.mark.parametrize("N,mapping,factor", [(3, "differential", 1), (1, "differential", 1), (0, "differential", 2),
+                                              (3, "reference", 1)])
+def test_update_pulses_closed_form(N, mapping, factor):
+    rng = np.random.default_rng(0)
+    new = rng.integers(0, 2 ** N + 1, size=(7, 5))
+    old = rng.integers(0, 2 ** N + 1, size=(7, 5))
+    t = (new - old).astype(np.int16)
+    for pps in (1, 3):
+        kp, kn = update_pulses(new, t, N, mapping, pps)
+        assert np.abs(kp).sum() + np.abs(kn).sum() == factor * np.abs(t).sum() * pps
+
+
+def test_observer_update_pulses_and_write_energy_by_hand():
+    arch = _arch()  # N = 3, differential, 1 pulse per state, 9 pJ per pulse, row writes
+    assert arch.energy("write_pulse") == pytest.approx(3.0 ** 2 / 10e3 * 10e-9 * 1e12)  # 9 pJ
+    info = _dense(0, 2, 2)
+    obs = CrossbarObserver(arch, [info], batch=1, weight_N=3)
+    new = np.array([[4, 6], [1, 4]], np.int16)
+    t = np.array([[0, 2], [-3, 1]], np.int16)  # old: [[4, 4], [4, 3]]
+    obs.observe(OperandRecord(info, "update", "train", 0, 0, w_state=new, transitions=t, changed=3, distance=6))
+    r = obs.finish().rows()[0]
+    assert r["write_pulses"] == 6  # sum |t| x pulses_per_state
+    assert r["energy_pj_write_pulse"] == pytest.approx(6 * 9.0)
+    assert r["device_energy_pj"] == pytest.approx(6 * 9.0)
+    # row writes, per row max SET + max RESET: row 0: 4 -> 6 is G+ up 2 (SET 2); row 1: 4 -> 1 is G- up 3
+    # (SET 3), 3 -> 4 is G- down 1 (RESET 1): 2 + (3 + 1) = 6 pulse slots
+    assert r["write_cycles"] == 6
+    assert r["cycles"] == 6 * 10 + 1  # 6 pulse slots of 10 ns + one state-adder wave (1 cycle) at 1 GHz
+    # a workload with N = 1 on the N = 3 crossbar: each workload state is 4 device steps
+    obs1 = CrossbarObserver(arch, [info], batch=1, weight_N=1)
+    obs1.observe(OperandRecord(info, "update", "train", 0, 0, w_state=np.array([[2, 1], [0, 1]]),
+                               transitions=np.array([[1, 0], [-1, 0]], np.int16), changed=2, distance=2))
+    assert obs1.finish().rows()[0]["write_pulses"] == 2 * 4
+
+
+def test_adc_conversions_of_a_forward_pass_by_hand():
+    arch = _arch(rows=4, cols=4, adc_share=2)  # 2 ADCs per tile; in 10 -> 3 row tiles, out 6 -> 2 column tiles
+    info = _dense(0, 10, 6)
+    obs = CrossbarObserver(arch, [info], batch=2, weight_N=1)
+    x = np.zeros((2, 10), np.float32)
+    x[0, [0, 3]] = [1, -1]  # sample 0: row tile 0 only
+    x[1, [1, 9]] = [-1, 1]  # sample 1: row tiles 0 and 2 (row tile 1 has no driven row: skipped)
+    rng = np.random.default_rng(1)
+    st = rng.integers(0, 3, size=(10, 6)).astype(np.int16)
+    obs.observe(OperandRecord(info, "forward", "eval", 0, 2, x=x, w=(st - 1).astype(np.float32), x_step=1.0,
+                              w_step=1.0, w_state=st))
+    r = obs.finish().rows()[0]
+    activated = 1 + 2  # (sample, plane, row tile) with a driven row; ternary driver: one plane
+    assert r["array_reads"] == activated * 2  # x column tiles
+    assert r["adc_conversions"] == activated * 6  # every used column of every activated tile
+    assert r["energy_pj_adc_conversion"] == pytest.approx(activated * 6 * 1.26)
+    assert r["energy_pj_partial_sum_add"] == pytest.approx(6 * (0 + 1) * 0.05)  # extra partial sums per column
+    assert r["actual_ops"] == 4 * 6  # driven rows x columns
+    # time: sample 0: t_read + ceil(4 / 2) conversion slots x 1 ns; sample 1 also one adder level (1 ns)
+    assert r["cycles"] == int(np.ceil(2 * (3.16 + 2 * 1.0) + 1.0))
+    # the cells: V_read^2 x t_read x conductance of the driven rows (G+ + G- of each device pair)
+    from neurosim.hw.device import state_to_conductance
+    gp, gn = state_to_conductance(st.astype(np.int64) * 4, 3, arch.device, "differential")
+    g = (gp + gn).sum(axis=1)[[0, 3, 1, 9]].sum()
+    assert r["energy_pj_array_cells"] == pytest.approx(g * 0.15 ** 2 * 3.16e-9 * 1e12)
+
+
+def test_conv_layer_and_too_many_states_are_refused():
+    conv = LayerInfo(0, "conv1", "conv", (8, 8, 1), (6, 6, 4), {"kernel": 3, "stride": 1, "padding": 0})
+    with pytest.raises(CrossbarArchError, match="conv1.*dense workloads"):
+        CrossbarObserver(_arch(), [conv], batch=1)
+    with pytest.raises(CrossbarArchError, match="crossbar.N"):
+        CrossbarObserver(_arch(), [_dense(0, 4, 4)], batch=1, weight_N=5)
+
+
+def _cli(cwd, *args):
+    r = subprocess.run([sys.executable, "-m", "neurosim.cli", *args], capture_output=True, text=True, cwd=cwd)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_run_crossbar_dst_writes_the_report(tmp_path):
+    out = tmp_path / "r"
+    code, stdout, err = _cli(tmp_path, "run", "--arch", "crossbar_dst", "--epochs", "1", "--quiet", "--out", str(out))
+    assert code == 0, err
+    s = json.loads((out / "summary.json").read_text())
+    assert s["arch"] == "crossbar_dst" and s["accuracy"]["test"] > 0.7
+    assert s["cycles"] > 0 and s["latency_s"] == pytest.approx(s["cycles"] / s["clock_hz"])
+    assert s["energy_pj"] == pytest.approx(sum(s["energy_pj_by_component"].values()))
+    assert s["training"]["write_pulses"] > 0
+    with open(out / "layers.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    cols = rows[0].keys()
+    for c in ROW_COLUMNS + CROSSBAR_COLUMNS + [f"energy_pj_{c}" for c in s["energy_pj_by_component"]]:
+        assert c in cols, c
+    train = [r for r in rows if r["mode"] == "train"]
+    assert sum(float(r["energy_pj"]) for r in train) == pytest.approx(s["energy_pj"], rel=1e-6)
+    for r in rows:
+        assert float(r["device_energy_pj"]) + float(r["peripheral_energy_pj"]) == pytest.approx(
+            float(r["energy_pj"]), rel=1e-9, abs=1e-9)
+        assert sum(float(r[f"energy_pj_{c}"]) for c in s["energy_pj_by_component"]) == pytest.approx(
+            float(r["energy_pj"]), rel=1e-9, abs=1e-9)
+    upd = [r for r in train if r["phase"] == "update" and r["kind"] == "dense"]
+    # gxnor (N = 1) on the N = 3 crossbar: a state is 4 device steps of one pulse
+    assert sum(int(r["write_pulses"]) for r in upd) == 4 * sum(int(r["state_distance"]) for r in upd)
+    assert {r["phase"] for r in train} == {"forward", "backward", "update"}
+    assert any(r["mode"] == "eval" for r in rows)
+    for png in ("energy_per_layer.png", "cycles_per_layer.png", "resting_per_layer.png"):
+        assert (out / png).stat().st_size > 1000
+
+
+def test_conv_workload_on_a_crossbar_exits_2_and_leaves_nothing(tmp_path):
+    w = tmp_path / "conv.yaml"
+    text = (REPO / "workloads" / "digits_mlp.yaml").read_text()
+    w.write_text(text.replace("network: 64-256-256-10", "network: 4C3-MP2-10").replace("name: digits_mlp",
+                                                                                        "name: digits_conv"))
+    out = tmp_path / "out"
+    code, _, err = _cli(tmp_path, "run", str(w), "--arch", "crossbar_dst", "--epochs", "1", "--out", str(out))
+    assert code == 2, err
+    assert "crossbar_dst.yaml" in err and "conv" in err and "dense workloads" in err
+    assert not out.exists()
