@@ -173,23 +173,27 @@ def _account(o, M, active, events, busy_gating, P, A, skipping, tile_outputs, st
     per_array[a] += cyc
     tile_arr[a] += cyc
     if (o + 1) % tile_outputs == 0:  # last output of its tile: close the tile
-        t = o // tile_outputs
-        mx = 0
-        for k in range(A):
-            if tile_arr[k] > mx:
-                mx = tile_arr[k]
-            tile_arr[k] = 0
-        tile_cycles[t] = mx
+        tile_cycles[o // tile_outputs] = _tile_makespan(tile_arr)
 
 
-@njit(cache=True)
-def _close_last_tile(n_outputs, tile_outputs, A, tile_arr, tile_cycles):
-    if n_outputs % tile_outputs != 0:
-        mx = 0
-        for k in range(A):
-            if tile_arr[k] > mx:
-                mx = tile_arr[k]
-        tile_cycles[n_outputs // tile_outputs] = mx
+@njit(cache=True, inline="always")
+def _tile_makespan(tile_arr):
+    """Cycles of a tile alone on the arrays: the largest of its per-array sums ``tile_arr``, which are
+    cleared for the next tile."""
+    mx = 0
+    for k in range(tile_arr.shape[0]):
+        if tile_arr[k] > mx:
+            mx = tile_arr[k]
+        tile_arr[k] = 0
+    return mx
+
+
+@njit(cache=True, inline="always")
+def _close_open_tile(it, t, tile_arr, tile_cycles):
+    """Close tile ``t`` if it holds ``it`` > 0 outputs: the last tile of a product, left open when the
+    outputs do not fill it."""
+    if it > 0:
+        tile_cycles[t] = _tile_makespan(tile_arr)
 
 
 @njit(cache=True)
@@ -226,53 +230,75 @@ def _scan(xr, wr, rule, P):
     return active, events, busy
 
 
+@njit(cache=True, inline="always")
+def _book_vector(vec, selT, o, rule, P, A, skipping, tile_outputs, stats, per_array, tile_arr, tile_cycles):
+    """Scan the data vector ``vec`` against each selector row of ``selT`` (uint8 0/1) and book the outputs
+    o, o + 1, ... in that order; returns the next output index."""
+    M = vec.shape[0]
+    for n in range(selT.shape[0]):
+        active, events, busy = _scan(vec, selT[n], rule, P)
+        _account(o, M, active, events, busy, P, A, skipping, tile_outputs, stats, per_array, tile_arr,
+                 tile_cycles)
+        o += 1
+    return o
+
+
 @njit(cache=True)
 def _product_kernel(am, bmT, rule, P, A, skipping, tile_outputs, stats, per_array, tile_cycles):
     """Outputs (r, n) of ``am @ bmT.T`` with masks ``am`` (R, M) and ``bmT`` (N, M), uint8 0/1."""
-    R, M = am.shape
-    N = bmT.shape[0]
     tile_arr = np.zeros(A, np.int64)
     o = 0
-    for r in range(R):
-        for n in range(N):
-            active, events, busy = _scan(am[r], bmT[n], rule, P)
-            _account(o, M, active, events, busy, P, A, skipping, tile_outputs, stats, per_array, tile_arr,
-                     tile_cycles)
-            o += 1
-    _close_last_tile(o, tile_outputs, A, tile_arr, tile_cycles)
+    for r in range(am.shape[0]):
+        o = _book_vector(am[r], bmT, o, rule, P, A, skipping, tile_outputs, stats, per_array, tile_arr,
+                         tile_cycles)
+    _close_open_tile(o % tile_outputs, o // tile_outputs, tile_arr, tile_cycles)
+
+
+@njit(cache=True, inline="always")
+def _tap(i, d, stride, pad, n, transposed):
+    """Source index along one axis of tap ``d`` of position ``i``, or -1 (a padding pair): conv forward
+    i*stride - pad + d; ``transposed`` (conv dX) (i + pad - d) / stride, where that is an integer; in [0, n)."""
+    if transposed:
+        t = i + pad - d
+        if t < 0 or t % stride != 0:
+            return -1
+        s = t // stride
+    else:
+        s = i * stride - pad + d
+    return s if 0 <= s < n else -1
 
 
 @njit(cache=True)
-def _conv_kernel(xm, wmT, stride, pad, kh, kw, OH, OW, rule, P, A, skipping, tile_outputs, stats, per_array,
-                 tile_cycles):
-    """Forward conv outputs (b, oh, ow, f): ``xm`` (B, H, W, C), ``wmT`` (F, kh*kw*C), uint8 0/1 masks.
+def _patch_kernel(src, selT, stride, pad, kh, kw, PH, PW, transposed, rule, P, A, skipping, tile_outputs, stats,
+                  per_array, tile_cycles):
+    """Conv outputs (b, i, j, n) over a PH x PW grid of positions and the selector rows n of ``selT``; the
+    data vector of (b, i, j) is gathered once, in (dh, dw, channel) order, from ``src`` (B, SH, SW, channels)
+    at (``_tap`` (i, dh), ``_tap`` (j, dw)) (0 for a padding tap), and scanned against every selector; uint8
+    0/1 masks.
 
-    The input patch of (b, oh, ow) is gathered once (padding positions 0) in (dh, dw, c) order and scanned
-    against every filter.
+    Forward: ``src`` x (B, H, W, C), grid (OH, OW), ``selT`` the filters (F, kh*kw*C). ``transposed``, conv
+    dX: ``src`` dy (B, OH, OW, F), grid (H, W), ``selT`` the input channels (C, kh*kw*F) (w as (c, dh, dw, f));
+    a pair with no integral in-range (oh, ow) has dy operand 0.
     """
-    B, H, W, C = xm.shape
-    F, M = wmT.shape
-    patch = np.zeros(M, np.uint8)
+    B, SH, SW, Cs = src.shape
+    patch = np.zeros(selT.shape[1], np.uint8)
     tile_arr = np.zeros(A, np.int64)
     o = 0
     for b in range(B):
-        for oh in range(OH):
-            for ow in range(OW):
+        for i in range(PH):
+            for j in range(PW):
                 m = 0
                 for dh in range(kh):
-                    ih = oh * stride - pad + dh
+                    si = _tap(i, dh, stride, pad, SH, transposed)
                     for dw in range(kw):
-                        iw = ow * stride - pad + dw
-                        inside = 0 <= ih < H and 0 <= iw < W
-                        for c in range(C):
-                            patch[m] = xm[b, ih, iw, c] if inside else np.uint8(0)
+                        sj = _tap(j, dw, stride, pad, SW, transposed)
+                        inside = si >= 0 and sj >= 0
+                        for c in range(Cs):
+                            patch[m] = src[b, si, sj, c] if inside else np.uint8(0)
                             m += 1
-                for f in range(F):
-                    active, events, busy = _scan(patch, wmT[f], rule, P)
-                    _account(o, M, active, events, busy, P, A, skipping, tile_outputs, stats, per_array,
-                             tile_arr, tile_cycles)
-                    o += 1
-    _close_last_tile(o, tile_outputs, A, tile_arr, tile_cycles)
+                o = _book_vector(patch, selT, o, rule, P, A, skipping, tile_outputs, stats, per_array, tile_arr,
+                                 tile_cycles)
+    _close_open_tile(o % tile_outputs, o // tile_outputs, tile_arr, tile_cycles)
 
 
 @njit(cache=True)
@@ -283,7 +309,7 @@ def _conv_dw_kernel(xm, dymT, stride, pad, kh, kw, rule, P, A, skipping, tile_ou
     ``xm`` (B, H, W, C), ``dymT`` (F, B*OH*OW) (dy transposed so the pair scan is contiguous), uint8 masks.
     """
     B, H, W, C = xm.shape
-    F, M = dymT.shape
+    M = dymT.shape[1]
     OH = (H + 2 * pad - kh) // stride + 1
     OW = (W + 2 * pad - kw) // stride + 1
     col = np.zeros(M, np.uint8)
@@ -295,53 +321,14 @@ def _conv_dw_kernel(xm, dymT, stride, pad, kh, kw, rule, P, A, skipping, tile_ou
                 m = 0
                 for b in range(B):
                     for oh in range(OH):
-                        ih = oh * stride - pad + dh
+                        ih = _tap(oh, dh, stride, pad, H, False)
                         for ow in range(OW):
-                            iw = ow * stride - pad + dw
-                            col[m] = xm[b, ih, iw, c] if (0 <= ih < H and 0 <= iw < W) else np.uint8(0)
+                            iw = _tap(ow, dw, stride, pad, W, False)
+                            col[m] = xm[b, ih, iw, c] if ih >= 0 and iw >= 0 else np.uint8(0)
                             m += 1
-                for f in range(F):
-                    active, events, busy = _scan(col, dymT[f], rule, P)
-                    _account(o, M, active, events, busy, P, A, skipping, tile_outputs, stats, per_array,
-                             tile_arr, tile_cycles)
-                    o += 1
-    _close_last_tile(o, tile_outputs, A, tile_arr, tile_cycles)
-
-
-@njit(cache=True)
-def _conv_dx_kernel(dym, wmT, stride, pad, kh, kw, H, W, rule, P, A, skipping, tile_outputs, stats, per_array,
-                    tile_cycles):
-    """Conv input-gradient outputs (b, ih, iw, c); pairs (dy[b, oh, ow, f], w[dh, dw, c, f]) by (dh, dw, f).
-
-    ``dym`` (B, OH, OW, F), ``wmT`` (C, kh*kw*F) (w as (c, dh, dw, f)), uint8 masks; a padding pair (no
-    integral in-range (oh, ow)) has dy operand 0.
-    """
-    B, OH, OW, F = dym.shape
-    C, M = wmT.shape
-    patch = np.zeros(M, np.uint8)
-    tile_arr = np.zeros(A, np.int64)
-    o = 0
-    for b in range(B):
-        for ih in range(H):
-            for iw in range(W):
-                m = 0
-                for dh in range(kh):
-                    th = ih + pad - dh
-                    oh = th // stride
-                    okh = th >= 0 and th % stride == 0 and oh < OH
-                    for dw in range(kw):
-                        tw = iw + pad - dw
-                        ow = tw // stride
-                        ok = okh and tw >= 0 and tw % stride == 0 and ow < OW
-                        for f in range(F):
-                            patch[m] = dym[b, oh, ow, f] if ok else np.uint8(0)
-                            m += 1
-                for c in range(C):
-                    active, events, busy = _scan(patch, wmT[c], rule, P)
-                    _account(o, M, active, events, busy, P, A, skipping, tile_outputs, stats, per_array,
-                             tile_arr, tile_cycles)
-                    o += 1
-    _close_last_tile(o, tile_outputs, A, tile_arr, tile_cycles)
+                o = _book_vector(col, dymT, o, rule, P, A, skipping, tile_outputs, stats, per_array, tile_arr,
+                                 tile_cycles)
+    _close_open_tile(o % tile_outputs, o // tile_outputs, tile_arr, tile_cycles)
 
 
 # ------------------------------------------------------------------------------------------- bit kernels
@@ -373,17 +360,9 @@ def _ctz(typingctx, x):
 
 # ------------------------------------------------------------------- packing (nonzero tests fused in)
 @njit(cache=True, inline="always")
-def _word64(xrow, i0):
-    """Bits of xrow[i0 : i0 + 64] != 0 (fixed trip count: vectorized)."""
-    wd = _ZERO
-    for i in range(64):
-        wd |= np.uint64(xrow[i0 + i] != 0) << np.uint64(i)
-    return wd
-
-
-@njit(cache=True, inline="always")
-def _word_tail(xrow, i0, n):
-    """Bits of xrow[i0 : i0 + n] != 0, n < 64."""
+def _word_bits(xrow, i0, n):
+    """Bits of xrow[i0 : i0 + n] != 0, n <= 64 (inlined: called with the constant 64, the trip count is
+    fixed and the loop vectorized)."""
     wd = _ZERO
     for i in range(n):
         wd |= np.uint64(xrow[i0 + i] != 0) << np.uint64(i)
@@ -404,9 +383,9 @@ def _pack_rows(X, extra, count):
             xrow = X[g, r]
             row = g * R + r
             for k in range(full):
-                out[row, k] = _word64(xrow, 64 * k)
+                out[row, k] = _word_bits(xrow, 64 * k, 64)
             if full < nw:
-                out[row, full] = _word_tail(xrow, 64 * full, L - 64 * full)
+                out[row, full] = _word_bits(xrow, 64 * full, L - 64 * full)
             if count:
                 crow = cnt[r]
                 for m in range(L):
@@ -437,32 +416,47 @@ def _pack_cols(X):
 
 
 @njit(cache=True, inline="always")
-def _copy_bits(src, srow, sbit, n, dst, drow, dbit):
-    """OR ``n`` bits of ``src[srow]`` from bit ``sbit`` into ``dst[drow]`` at bit ``dbit`` (dst starts 0).
+def _ones(n):
+    """A word with its n (0..64) low bits set."""
+    return ~_ZERO >> np.uint64(64 - n) if n > 0 else _ZERO
+
+
+@njit(cache=True, inline="always")
+def _window(src, row, sbit):
+    """The 64 bits of ``src[row]`` from bit ``sbit``.
 
     ``src`` rows need one spare word past the last bit read (a window straddles two words). Branch-free
     shifts: (w << 1) << (63 - so) is w << (64 - so), and 0 when so = 0.
     """
+    sw = sbit >> 6
+    so = np.uint64(sbit & 63)
+    return (src[row, sw] >> so) | ((src[row, sw + 1] << _ONE) << (np.uint64(63) - so))
+
+
+@njit(cache=True, inline="always")
+def _copy_bits(src, srow, sbit, n, dst, drow, dbit):
+    """OR ``n`` bits of ``src[srow]`` from bit ``sbit`` into ``dst[drow]`` at bit ``dbit`` (dst starts 0)."""
     while n > 0:
-        sw = sbit >> 6
-        so = np.uint64(sbit & 63)
-        val = (src[srow, sw] >> so) | ((src[srow, sw + 1] << _ONE) << (np.uint64(63) - so))
         do = dbit & 63
         take = min(n, 64 - do)
-        val &= ~_ZERO >> np.uint64(64 - take)
-        dst[drow, dbit >> 6] |= val << np.uint64(do)
+        dst[drow, dbit >> 6] |= (_window(src, srow, sbit) & _ones(take)) << np.uint64(do)
         sbit += take
         dbit += take
         n -= take
 
 
 # ----------------------------------------------------------------------- data vectors of the conv products
+# A conv data vector is a bit stream of segments (patch row dh of a patch; (b, oh) of an im2col column): each
+# one bit range of one packed row with zeros around it (padding), cut into 64-bit pieces. The stream is
+# written whole words at a time, its pending bits kept in a register: (k words written, acc, nb bits in acc).
 @njit(cache=True)
 def _segment_pieces(L, z0, n):
     """A segment of L bits = z0 zeros, n source bits, zeros; cut into 64-bit pieces (the last shorter).
-    Per piece: (source bit offset from the start of the n bits, source bits, left shift, piece length)."""
+    Per piece: (source bit offset from the start of the n bits, source bits, left shift, piece length), and
+    its mask (the taken bits, in place)."""
     npc = (L + 63) // 64
     out = np.zeros((npc, 4), np.int64)
+    masks = np.zeros(npc, np.uint64)
     for j in range(npc):
         off = 64 * j
         t = min(64, L - off)
@@ -472,18 +466,52 @@ def _segment_pieces(L, z0, n):
             out[j, 0] = a - z0
             out[j, 1] = e - a
             out[j, 2] = a - off
+            masks[j] = _ones(e - a) << np.uint64(a - off)
         out[j, 3] = t
-    return out
+    return out, masks
 
 
 @njit(cache=True, inline="always")
-def _take(src, srow, sbit, nbits, shift):
-    """``nbits`` (0..64) bits of ``src[srow]`` from ``sbit``, shifted left by ``shift``."""
-    sw = sbit >> 6
-    so = np.uint64(sbit & 63)
-    val = (src[srow, sw] >> so) | ((src[srow, sw + 1] << _ONE) << (np.uint64(63) - so))
-    mask = ~_ZERO >> np.uint64(64 - nbits) if nbits > 0 else _ZERO  # nbits low ones
-    return (val & mask) << np.uint64(shift)
+def _piece(src, row, sbit, shift, mask):
+    """One piece of a segment: the window of ``src[row]`` from ``sbit`` shifted left by ``shift``, cut to
+    ``mask``."""
+    return (_window(src, row, sbit) << np.uint64(shift)) & mask
+
+
+@njit(cache=True, inline="always")
+def _push(D, r, k, acc, nb, val, t):
+    """Append the t (<= 64) bits ``val`` to the bit stream of D[r] (k words written, nb < 64 bits pending in
+    ``acc``); a word that fills is written. Returns the new (k, acc, nb)."""
+    acc |= val << np.uint64(nb)
+    fit = 64 - nb
+    if t >= fit:
+        D[r, k] = acc
+        k += 1
+        acc = (val >> _ONE) >> np.uint64(fit - 1)
+        nb = t - fit
+    else:
+        nb += t
+    return k, acc, nb
+
+
+@njit(cache=True, inline="always")
+def _push_segment(src, row, valid, sb, pcs, masks, D, r, k, acc, nb):
+    """Append a segment cut into pieces ``pcs``, ``masks`` (``_segment_pieces``) to the bit stream of D[r]: its
+    bits of ``src[row]`` read from bit ``sb``, or zeros where not ``valid`` (a padding row)."""
+    for j in range(pcs.shape[0]):
+        val = _piece(src, row, sb + pcs[j, 0], pcs[j, 2], masks[j]) if valid else _ZERO
+        k, acc, nb = _push(D, r, k, acc, nb, val, pcs[j, 3])
+    return k, acc, nb
+
+
+@njit(cache=True, inline="always")
+def _end_stream(D, r, k, acc, nb):
+    """End the bit stream of D[r]: write the pending bits and zero the spare words."""
+    if nb > 0:
+        D[r, k] = acc
+        k += 1
+    for j in range(k, D.shape[1]):
+        D[r, j] = 0
 
 
 @njit(cache=True)
@@ -492,77 +520,36 @@ def _patches_into(xr, H, W, C, kh, kw, stride, pad, OH, OW, v0, v1, D):
     pair order (dh, dw, c). ``xr`` (B*H, words+1) the packed rows x[b, ih] in (iw, c) order: patch row dh is
     one bit range of one row with zeros for the padding, cut into pieces that depend on ow alone
     (precomputed); the patch is written as a bit stream (whole words, the pending bits in a register)."""
-    width = D.shape[1]
     L = kw * C  # bits per kernel row
     npc = (L + 63) // 64
     pcs = np.zeros((OW, npc, 4), np.int64)
+    masks = np.zeros((OW, npc), np.uint64)  # per (ow, piece): the taken bits, in place
     src0 = np.zeros(OW, np.int64)
     for ow_ in range(OW):
         iw0 = ow_ * stride - pad
         lo = max(0, iw0)
         hi = max(lo, min(W, iw0 + kw))
-        pcs[ow_] = _segment_pieces(L, (lo - iw0) * C, (hi - lo) * C)
+        pcs_ow, masks_ow = _segment_pieces(L, (lo - iw0) * C, (hi - lo) * C)
+        pcs[ow_] = pcs_ow
+        masks[ow_] = masks_ow
         src0[ow_] = lo * C if hi > lo else 0  # (no bits taken: read inside the row)
-    masks = np.zeros((OW, npc), np.uint64)  # per (ow, piece): the taken bits, in place
-    for ow_ in range(OW):
-        for j in range(npc):
-            if pcs[ow_, j, 1] > 0:
-                masks[ow_, j] = (~_ZERO >> np.uint64(64 - pcs[ow_, j, 1])) << np.uint64(pcs[ow_, j, 2])
     b, rem = divmod(v0, OH * OW)
     oh, ow = divmod(rem, OW)
     for r in range(v1 - v0):
-        acc = _ZERO
-        nb = 0
-        k = 0
-        if npc == 1:
+        k, acc, nb = 0, _ZERO, 0
+        if npc == 1:  # one piece per patch row (kw*C <= 64), hoisted
             sb = src0[ow]
-            sh = np.uint64(pcs[ow, 0, 2])
+            sh = pcs[ow, 0, 2]
             msk = masks[ow, 0]
             for dh in range(kh):
                 ih = oh * stride - pad + dh
-                val = _ZERO
-                if 0 <= ih < H:
-                    row = b * H + ih
-                    sw = sb >> 6
-                    so = np.uint64(sb & 63)
-                    win = (xr[row, sw] >> so) | ((xr[row, sw + 1] << _ONE) << (np.uint64(63) - so))
-                    val = (win << sh) & msk
-                acc |= val << np.uint64(nb)  # push L bits
-                fit = 64 - nb
-                if L >= fit:
-                    D[r, k] = acc
-                    k += 1
-                    acc = (val >> _ONE) >> np.uint64(fit - 1)
-                    nb = L - fit
-                else:
-                    nb += L
+                val = _piece(xr, b * H + ih, sb, sh, msk) if 0 <= ih < H else _ZERO
+                k, acc, nb = _push(D, r, k, acc, nb, val, L)
         for dh in range(kh if npc > 1 else 0):
             ih = oh * stride - pad + dh
-            valid = 0 <= ih < H
-            row = b * H + ih
-            for j in range(npc):
-                t = pcs[ow, j, 3]
-                val = _ZERO
-                if valid:
-                    sb = src0[ow] + pcs[ow, j, 0]
-                    sw = sb >> 6
-                    so = np.uint64(sb & 63)
-                    win = (xr[row, sw] >> so) | ((xr[row, sw + 1] << _ONE) << (np.uint64(63) - so))
-                    val = (win << np.uint64(pcs[ow, j, 2])) & masks[ow, j]
-                acc |= val << np.uint64(nb)  # push t bits
-                fit = 64 - nb
-                if t >= fit:
-                    D[r, k] = acc
-                    k += 1
-                    acc = (val >> _ONE) >> np.uint64(fit - 1)
-                    nb = t - fit
-                else:
-                    nb += t
-        if nb > 0:
-            D[r, k] = acc
-            k += 1
-        for j in range(k, width):
-            D[r, j] = 0
+            k, acc, nb = _push_segment(xr, b * H + ih, 0 <= ih < H, src0[ow], pcs[ow], masks[ow], D, r, k, acc,
+                                       nb)
+        _end_stream(D, r, k, acc, nb)
         ow += 1
         if ow == OW:
             ow = 0
@@ -601,37 +588,25 @@ def _dx_into(dyr, tab, H, W, OH, OW, F, v0, v1, D):
     fw = F >> 6
     HW = H * W
     b, p = divmod(v0, HW)
-    if F == 64:  # one word per block (the common case, spelled out: a constant trip count)
-        for r in range(v1 - v0):
-            base = b * (OH * OW + 1)
+    for r in range(v1 - v0):
+        base = b * (OH * OW + 1)
+        if F == 64:  # one word per block (the common case, spelled out: a constant trip count)
             for q in range(Q):
                 D[r, q] = dyr[base + tab[p, q], 0]
-            p += 1
-            if p == HW:
-                p = 0
-                b += 1
-    elif (F & 63) == 0:  # whole words
-        for r in range(v1 - v0):
-            base = b * (OH * OW + 1)
+        elif (F & 63) == 0:  # whole words
             for q in range(Q):
                 row = base + tab[p, q]
                 for j in range(fw):
                     D[r, q * fw + j] = dyr[row, j]
-            p += 1
-            if p == HW:
-                p = 0
-                b += 1
-    else:
-        for r in range(v1 - v0):
-            base = b * (OH * OW + 1)
+        else:
             for k in range(nw):
                 D[r, k] = 0
             for q in range(Q):
                 _copy_bits(dyr, base + tab[p, q], 0, F, D, r, q * F)
-            p += 1
-            if p == HW:
-                p = 0
-                b += 1
+        p += 1
+        if p == HW:
+            p = 0
+            b += 1
 
 
 @njit(cache=True)
@@ -665,55 +640,23 @@ def _conv_columns(xp, B, H, W, C, kh, kw, pad, OH, OW, width):
             iw0 = dw - pad  # input column of ow = 0
             lo = max(0, -iw0)
             hi = max(lo, min(OW, W - iw0))
-            pcs = _segment_pieces(OW, lo, hi - lo)
-            msk = (~_ZERO >> np.uint64(64 - (hi - lo))) << np.uint64(lo) if hi > lo else _ZERO
-            sh = np.uint64(lo)
+            pcs, masks = _segment_pieces(OW, lo, hi - lo)
             sb = iw0 + lo if hi > lo else 0  # (no bits taken: read inside the row)
-            sw = sb >> 6
-            so = np.uint64(sb & 63)
+            sh = pcs[0, 2]
+            msk = masks[0]
             for c in range(C):
                 m = (dh * kw + dw) * C + c
-                acc = _ZERO
-                nb = 0
-                k = 0
+                k, acc, nb = 0, _ZERO, 0
                 for b in range(B):
-                    for oh in range(OH if npc == 1 else 0):  # one piece (OW <= 64)
+                    for oh in range(OH if npc == 1 else 0):  # one piece (OW <= 64), hoisted
                         ih = oh - pad + dh
-                        val = _ZERO
-                        if 0 <= ih < H:
-                            row = (c * B + b) * H + ih
-                            win = (xp[row, sw] >> so) | ((xp[row, sw + 1] << _ONE) << (np.uint64(63) - so))
-                            val = (win << sh) & msk
-                        acc |= val << np.uint64(nb)  # push OW bits
-                        fit = 64 - nb
-                        if OW >= fit:
-                            Dt[m, k] = acc
-                            k += 1
-                            acc = (val >> _ONE) >> np.uint64(fit - 1)
-                            nb = OW - fit
-                        else:
-                            nb += OW
+                        val = _piece(xp, (c * B + b) * H + ih, sb, sh, msk) if 0 <= ih < H else _ZERO
+                        k, acc, nb = _push(Dt, m, k, acc, nb, val, OW)
                     for oh in range(OH if npc > 1 else 0):
                         ih = oh - pad + dh
-                        valid = 0 <= ih < H
-                        row = (c * B + b) * H + ih
-                        for j in range(npc):
-                            t = pcs[j, 3]
-                            val = _take(xp, row, sb + pcs[j, 0], pcs[j, 1], pcs[j, 2]) if valid else _ZERO
-                            acc |= val << np.uint64(nb)  # push t bits
-                            fit = 64 - nb
-                            if t >= fit:
-                                Dt[m, k] = acc
-                                k += 1
-                                acc = (val >> _ONE) >> np.uint64(fit - 1)
-                                nb = t - fit
-                            else:
-                                nb += t
-                if nb > 0:
-                    Dt[m, k] = acc
-                    k += 1
-                for j in range(k, width):
-                    Dt[m, j] = 0
+                        k, acc, nb = _push_segment(xp, (c * B + b) * H + ih, 0 <= ih < H, sb, pcs, masks, Dt, m, k,
+                                                   acc, nb)
+                _end_stream(Dt, m, k, acc, nb)
     return Dt
 
 
@@ -772,33 +715,44 @@ def _segments(M, P):
         for k in range(lo // 64, (hi - 1) // 64 + 1):
             b0 = max(lo, 64 * k) - 64 * k
             b1 = min(hi, 64 * k + 64) - 64 * k
-            width = b1 - b0
-            full = ~_ZERO if width == 64 else (_ONE << np.uint64(width)) - _ONE
             seg_word[s] = k
-            seg_mask[s] = full << np.uint64(b0)
+            seg_mask[s] = _ones(b1 - b0) << np.uint64(b0)
             s += 1
     start[nch] = s
     return seg_word[:s], seg_mask[:s], start
 
 
 @njit(cache=True, inline="always")
-def _busy_vec(D, v, S, seg_word, seg_mask, chunk_start, acc):
+def _seg_data(D, v, s, seg_word, seg_mask, whole):
+    """(word, data bits) of segment s of the data vector D[v]; ``whole`` (P a multiple of 64): segment s is
+    word s, whole (its mask cuts only bits past M, 0 in both operands), read without the indirection."""
+    if whole:
+        return s, D[v, s]
+    k = seg_word[s]
+    return k, D[v, k] & seg_mask[s]
+
+
+@njit(cache=True, inline="always")
+def _busy_vec(D, v, S, seg_word, seg_mask, chunk_start, whole, acc):
     """Busy chunks of the N outputs (D[v], n): P-chunks holding a pair with both operands nonzero.
 
     Per chunk, its first nonzero data word is ANDed against all N selectors at once; only when that leaves
     a selector without an event are the chunk's further words ORed up (stopping once all are settled).
+    ``whole``: see ``_seg_data`` (pass a constant: the inlined test folds away).
     """
     N = S.shape[1]
     total = 0
     for ch in range(chunk_start.shape[0] - 1):
         s0 = chunk_start[ch]
         s1 = chunk_start[ch + 1]
-        while s0 < s1 and D[v, seg_word[s0]] & seg_mask[s0] == 0:
+        k, dk = 0, _ZERO
+        while s0 < s1:
+            k, dk = _seg_data(D, v, s0, seg_word, seg_mask, whole)
+            if dk != 0:
+                break
             s0 += 1
         if s0 == s1:
             continue  # no nonzero data operand in the chunk
-        k = seg_word[s0]
-        dk = D[v, k] & seg_mask[s0]
         z = 0
         for n in range(N):
             z += (dk & S[k, n]) == 0
@@ -808,51 +762,12 @@ def _busy_vec(D, v, S, seg_word, seg_mask, chunk_start, acc):
         for n in range(N):
             acc[n] = dk & S[k, n]
         for s in range(s0 + 1, s1):
-            k = seg_word[s]
-            dk = D[v, k] & seg_mask[s]
+            k, dk = _seg_data(D, v, s, seg_word, seg_mask, whole)
             if dk == 0:
                 continue
             z = 0
             for n in range(N):
                 t = acc[n] | (dk & S[k, n])
-                acc[n] = t
-                z += t == 0
-            if z == 0:
-                break
-        total += N - z
-    return total
-
-
-@njit(cache=True, inline="always")
-def _busy_vec_words(D, v, S, wpc, acc):
-    """``_busy_vec`` when P is a multiple of 64: chunk ch is the whole words ch*wpc .. ch*wpc + wpc - 1
-    (bits past M are 0 in both operands)."""
-    N = S.shape[1]
-    nw = S.shape[0]
-    total = 0
-    for k0 in range(0, nw, wpc):
-        k1 = min(nw, k0 + wpc)
-        k = k0
-        while k < k1 and D[v, k] == 0:
-            k += 1
-        if k == k1:
-            continue
-        dk = D[v, k]
-        z = 0
-        for n in range(N):
-            z += (dk & S[k, n]) == 0
-        if z == 0:
-            total += N
-            continue
-        for n in range(N):
-            acc[n] = dk & S[k, n]
-        for kk in range(k + 1, k1):
-            dk = D[v, kk]
-            if dk == 0:
-                continue
-            z = 0
-            for n in range(N):
-                t = acc[n] | (dk & S[kk, n])
                 acc[n] = t
                 z += t == 0
             if z == 0:
@@ -876,35 +791,37 @@ def _events_vec(D, v, S, row):
 
 
 @njit(cache=True, inline="always")
+def _row_cycles(ev, N, P, sh, pow2):
+    """Skipping: ev[1, n] = the cycles of output n from its events ev[0, n] (ceil(events / P), at least
+    MIN_CYCLES_PER_OUTPUT; ``pow2``, a constant: P = 1 << sh, shift instead of divide). Returns the sums
+    (busy cycles, cycles, events)."""
+    busy = 0
+    cyc = 0
+    evs = 0
+    for n in range(N):
+        e = ev[0, n]
+        b = (e + P - 1) >> sh if pow2 else (e + P - 1) // P
+        c = max(b, MIN_CYCLES_PER_OUTPUT)
+        ev[1, n] = c
+        busy += b
+        cyc += c
+        evs += e
+    return busy, cyc, evs
+
+
+@njit(cache=True, inline="always")
 def _book_row(ev, N, P, A, T, per_array, tile_arr, tile_cycles, st):
     """Skipping: book the N consecutive outputs whose events are ``ev[0, :N]`` onto arrays and tiles
     (``ev[1]`` is scratch for their cycles). ``st`` = [next array, current tile, outputs in it, busy, cycles, events]
     carries across calls. The outputs of a run inside one tile go to arrays round-robin: each array gets a
     strided sum."""
-    busy = 0
-    cyc = 0
-    evs = 0
     if P & (P - 1) == 0:  # a power of two: shift instead of divide
         sh = 0
         while (1 << sh) < P:
             sh += 1
-        for n in range(N):
-            e = ev[0, n]
-            b = (e + P - 1) >> sh
-            c = max(b, MIN_CYCLES_PER_OUTPUT)
-            ev[1, n] = c
-            busy += b
-            cyc += c
-            evs += e
+        busy, cyc, evs = _row_cycles(ev, N, P, sh, True)
     else:
-        for n in range(N):
-            e = ev[0, n]
-            b = (e + P - 1) // P
-            c = max(b, MIN_CYCLES_PER_OUTPUT)
-            ev[1, n] = c
-            busy += b
-            cyc += c
-            evs += e
+        busy, cyc, evs = _row_cycles(ev, N, P, 0, False)
     a = st[0]
     t = st[1]
     it = st[2]
@@ -926,12 +843,7 @@ def _book_row(ev, N, P, A, T, per_array, tile_arr, tile_cycles, st):
         it += seg
         n0 += seg
         if it == T:
-            mx = 0
-            for k in range(A):
-                if tile_arr[k] > mx:
-                    mx = tile_arr[k]
-                tile_arr[k] = 0
-            tile_cycles[t] = mx
+            tile_cycles[t] = _tile_makespan(tile_arr)
             t += 1
             it = 0
     st[0] = a
@@ -943,19 +855,16 @@ def _book_row(ev, N, P, A, T, per_array, tile_arr, tile_cycles, st):
 
 
 @njit(cache=True)
-def _close_tile(tile_arr, tile_cycles, st):
-    if st[2] > 0:
-        mx = 0
-        for k in range(tile_arr.shape[0]):
-            if tile_arr[k] > mx:
-                mx = tile_arr[k]
-        tile_cycles[st[1]] = mx
-
-
-@njit(cache=True)
 def _events_buffer(N):
     """(2, G*N) int64: the events and cycles of the outputs of G data vectors (G*N about 4096)."""
     return np.empty((2, max(1, 4096 // max(N, 1)) * N), np.int64)
+
+
+@njit(cache=True, inline="always")
+def _scan_state(N, A):
+    """A scan's state: st = [next array, current tile, outputs in it, busy, cycles, events] (``_book_row``),
+    the per-array cycles of the open tile, and the scratch of ``_scan_block`` (acc, events buffer)."""
+    return np.zeros(6, np.int64), np.zeros(A, np.int64), np.empty(N, np.uint64), _events_buffer(N)
 
 
 @njit(cache=True)
@@ -972,15 +881,15 @@ def _scan_block(D, nrows, S, seg_word, seg_mask, chunk_start, skip, P, A, T, per
             for v in range(g0, g1):
                 _events_vec(D, v, S, ev0[(v - g0) * N:(v - g0 + 1) * N])
             _book_row(ev, (g1 - g0) * N, P, A, T, per_array, tile_arr, tile_cycles, st)
-    elif P % 64 == 0:
+    elif P % 64 == 0:  # chunks of whole words
         busy = 0
         for v in range(nrows):
-            busy += _busy_vec_words(D, v, S, P // 64, acc)
+            busy += _busy_vec(D, v, S, seg_word, seg_mask, chunk_start, True, acc)
         st[3] += busy
     else:
         busy = 0
         for v in range(nrows):
-            busy += _busy_vec(D, v, S, seg_word, seg_mask, chunk_start, acc)
+            busy += _busy_vec(D, v, S, seg_word, seg_mask, chunk_start, False, acc)
         st[3] += busy
 
 
@@ -988,61 +897,38 @@ def _scan_block(D, nrows, S, seg_word, seg_mask, chunk_start, skip, P, A, T, per
 def _scan_rows(D, S, seg_word, seg_mask, chunk_start, skip, P, A, T, per_array, tile_cycles):
     """Scan the data vectors ``D`` (V, words) against the selectors ``S`` (words, N); returns
     st = [_, _, _, busy, cycles, events] (cycles, events: skipping only)."""
-    N = S.shape[1]
-    st = np.zeros(6, np.int64)
-    tile_arr = np.zeros(A, np.int64)
+    st, tile_arr, acc, ev = _scan_state(S.shape[1], A)
     _scan_block(D, D.shape[0], S, seg_word, seg_mask, chunk_start, skip, P, A, T, per_array, tile_arr, tile_cycles,
-                st, np.empty(N, np.uint64), _events_buffer(N))
-    if skip:
-        _close_tile(tile_arr, tile_cycles, st)
+                st, acc, ev)
+    _close_open_tile(st[2], st[1], tile_arr, tile_cycles)
     return st
 
 
 _BLOCK_WORDS = 1 << 13  # data vectors are built in blocks of about 64 KiB and scanned while in cache
+_NO_TABLE = np.zeros((0, 0), np.int64)  # ``_scan_built`` forward: no dX table
 
 
 @njit(cache=True)
-def _scan_conv(xr, B, H, W, C, kh, kw, stride, pad, OH, OW, S, seg_word, seg_mask, chunk_start, skip, P, A, T,
-               per_array, tile_cycles):
-    """As ``_scan_rows`` for conv forward: the patches are built block by block, each block scanned at once."""
+def _scan_built(src, tab, B, H, W, C, kh, kw, stride, pad, OH, OW, dx, S, seg_word, seg_mask, chunk_start, skip,
+                P, A, T, per_array, tile_cycles):
+    """As ``_scan_rows`` for the conv data vectors, built block by block and each block scanned at once:
+    conv forward, the im2col patches (``src`` the packed input rows, ``_patches_into``); ``dx``, conv dX, the
+    transposed-conv patches (``src`` the packed dy rows, ``tab`` from ``_dx_table``, C = F the dy channels,
+    ``_dx_into``)."""
     nw, N = S.shape
-    V = B * OH * OW
-    st = np.zeros(6, np.int64)
-    tile_arr = np.zeros(A, np.int64)
-    acc = np.empty(N, np.uint64)
-    ev = _events_buffer(N)
+    V = B * H * W if dx else B * OH * OW
+    st, tile_arr, acc, ev = _scan_state(N, A)
     blk = max(1, _BLOCK_WORDS // max(nw, 1))
     buf = np.empty((blk, nw), np.uint64)
     for v0 in range(0, V, blk):
         v1 = min(V, v0 + blk)
-        _patches_into(xr, H, W, C, kh, kw, stride, pad, OH, OW, v0, v1, buf)
+        if dx:
+            _dx_into(src, tab, H, W, OH, OW, C, v0, v1, buf)
+        else:
+            _patches_into(src, H, W, C, kh, kw, stride, pad, OH, OW, v0, v1, buf)
         _scan_block(buf, v1 - v0, S, seg_word, seg_mask, chunk_start, skip, P, A, T, per_array, tile_arr,
                     tile_cycles, st, acc, ev)
-    if skip:
-        _close_tile(tile_arr, tile_cycles, st)
-    return st
-
-
-@njit(cache=True)
-def _scan_dx(dyr, B, H, W, OH, OW, F, kh, kw, stride, pad, S, seg_word, seg_mask, chunk_start, skip, P, A, T,
-             per_array, tile_cycles):
-    """As ``_scan_rows`` for conv dX: the transposed-conv patches are built block by block."""
-    nw, N = S.shape
-    V = B * H * W
-    st = np.zeros(6, np.int64)
-    tile_arr = np.zeros(A, np.int64)
-    acc = np.empty(N, np.uint64)
-    ev = _events_buffer(N)
-    blk = max(1, _BLOCK_WORDS // max(nw, 1))
-    buf = np.empty((blk, nw), np.uint64)
-    tab = _dx_table(H, W, OH, OW, kh, kw, stride, pad)
-    for v0 in range(0, V, blk):
-        v1 = min(V, v0 + blk)
-        _dx_into(dyr, tab, H, W, OH, OW, F, v0, v1, buf)
-        _scan_block(buf, v1 - v0, S, seg_word, seg_mask, chunk_start, skip, P, A, T, per_array, tile_arr,
-                    tile_cycles, st, acc, ev)
-    if skip:
-        _close_tile(tile_arr, tile_cycles, st)
+    _close_open_tile(st[2], st[1], tile_arr, tile_cycles)
     return st
 
 
@@ -1062,7 +948,7 @@ def _busy_columns(Dt, V, S, seg_word, seg_mask, chunk_start):
     for j in range(min(Vw, V // 64)):
         full[j] = ~_ZERO
     if V % 64:
-        full[V // 64] = (_ONE << np.uint64(V % 64)) - _ONE
+        full[V // 64] = _ones(V % 64)
     total = 0
     for n in range(N):
         for ch in range(nch):
@@ -1125,16 +1011,14 @@ def _selector_stats(S, seg_word, seg_mask, chunk_start):
 @njit(cache=True)
 def _skip_repeat(ev, V, P, A, T, per_array, tile_cycles):
     """Skipping event_mux: the events of output (v, n) are ev[n] for every v; book V rows of them."""
-    tile_arr = np.zeros(A, np.int64)
-    st = np.zeros(6, np.int64)
     N = ev.shape[0]
-    buf = _events_buffer(N)
+    st, tile_arr, _, buf = _scan_state(N, A)
     G = buf.shape[1] // N
     for g in range(G):
         buf[0, g * N:(g + 1) * N] = ev
     for v0 in range(0, V, G):
         _book_row(buf, (min(V, v0 + G) - v0) * N, P, A, T, per_array, tile_arr, tile_cycles, st)
-    _close_tile(tile_arr, tile_cycles, st)
+    _close_open_tile(st[2], st[1], tile_arr, tile_cycles)
     return st
 
 
@@ -1301,6 +1185,15 @@ def _check(kind, policy, lanes, arrays, method="bits"):
         raise ValueError(f"unknown method {method!r} (expected one of {METHODS})")
 
 
+def _bytes_costs(kind, policy, P, A, n_outputs, tile_outputs, kernel, *operands) -> CostResult:
+    """Costs by a byte kernel (``method="bytes"``): ``kernel(*operands, rule, P, A, skipping, tile_outputs,
+    stats, per_array, tile_cycles)`` books the ``n_outputs`` outputs."""
+    stats, per_array, tiles, tile_outputs = _buffers(n_outputs, tile_outputs, A)
+    if n_outputs:
+        kernel(*operands, EVENT_RULE[kind], P, A, policy == "skipping", tile_outputs, stats, per_array, tiles)
+    return _finish(kind, policy, P, A, stats, per_array, tiles, tile_outputs)
+
+
 def _buffers(n_outputs, tile_outputs, A):
     tile_outputs = int(tile_outputs)
     if tile_outputs < 1:
@@ -1442,7 +1335,7 @@ def _packed_conv_forward(x, w, stride, pad) -> _Packed:
     xr, geo = cb.xr, cb.geometry()
 
     def scan(skip, segs, P, A, T, per_array, tiles):
-        return _scan_conv(xr, *geo, S, *segs, skip, P, A, T, per_array, tiles)
+        return _scan_built(xr, _NO_TABLE, *geo, False, S, *segs, skip, P, A, T, per_array, tiles)
 
     return _Packed(cb.V, F, cb.M, S, int(active), scan, cols=cb.columns, rows_cost=cb.patch_cost,
                    cols_cost=cb.columns_cost, selector_pairs=int(cntW.sum()))
@@ -1464,7 +1357,9 @@ def _packed_conv_dx(x_shape, w, dy, stride, pad) -> _Packed:
     active = _active_conv_dx(Tdy, cntW, F, H, W, kh, kw, stride, pad, OH, OW)
 
     def scan(skip, segs, P, A, T, per_array, tiles):
-        return _scan_dx(dyr, B, H, W, OH, OW, F, kh, kw, stride, pad, S, *segs, skip, P, A, T, per_array, tiles)
+        tab = _dx_table(H, W, OH, OW, kh, kw, stride, pad)
+        return _scan_built(dyr, tab, B, H, W, F, kh, kw, stride, pad, OH, OW, True, S, *segs, skip, P, A, T,
+                           per_array, tiles)
 
     return _Packed(B * H * W, C, kh * kw * F, S, int(active), scan)
 
@@ -1559,11 +1454,7 @@ def product_costs(kind: str, policy: str, lanes: int, arrays: int, a: np.ndarray
     T = N if tile_outputs is None else tile_outputs
     if method == "bits":
         return _bits_costs(kind, policy, P, A, _packed_product(a, b), T)
-    stats, per_array, tiles, tile_outputs = _buffers(R * N, T, A)
-    if R * N:
-        _product_kernel(_mask(a), _mask(b.T), EVENT_RULE[kind], P, A, policy == "skipping", tile_outputs,
-                        stats, per_array, tiles)
-    return _finish(kind, policy, P, A, stats, per_array, tiles, tile_outputs)
+    return _bytes_costs(kind, policy, P, A, R * N, T, _product_kernel, _mask(a), _mask(b.T))
 
 
 def layer_costs(kind: str, policy: str, lanes: int, arrays: int, x: np.ndarray, w: np.ndarray | None,
@@ -1603,7 +1494,6 @@ def layer_costs(kind: str, policy: str, lanes: int, arrays: int, x: np.ndarray, 
     stride, pad, kernel = _conv_geometry(layer)
     B, H, W, C = x.shape
     P, A = int(lanes), int(arrays)
-    rule, skipping = EVENT_RULE[kind], policy == "skipping"
     if product in ("forward", "dx"):
         if w is None:
             raise ValueError(f"conv {product} needs w")
@@ -1622,13 +1512,9 @@ def layer_costs(kind: str, policy: str, lanes: int, arrays: int, x: np.ndarray, 
         T = OH * OW * F if tile_outputs is None else tile_outputs
         if method == "bits":
             return _bits_costs(kind, policy, P, A, _packed_conv_forward(x, w, stride, pad), T)
-        n_out = B * OH * OW * F
-        stats, per_array, tiles, t_o = _buffers(n_out, T, A)
-        if n_out:
-            wmT = _mask(np.transpose(w, (3, 0, 1, 2))).reshape(F, kh * kw * C)
-            _conv_kernel(_mask(x), wmT, stride, pad, kh, kw, OH, OW, rule, P, A, skipping, t_o, stats, per_array,
-                         tiles)
-        return _finish(kind, policy, P, A, stats, per_array, tiles, t_o)
+        wmT = _mask(np.transpose(w, (3, 0, 1, 2))).reshape(F, kh * kw * C)
+        return _bytes_costs(kind, policy, P, A, B * OH * OW * F, T, _patch_kernel, _mask(x), wmT, stride, pad, kh,
+                            kw, OH, OW, False)
     if dy is None:
         raise ValueError(f"conv {product} needs dy")
     dy = np.asarray(dy)
@@ -1638,13 +1524,9 @@ def layer_costs(kind: str, policy: str, lanes: int, arrays: int, x: np.ndarray, 
         T = H * W * C if tile_outputs is None else tile_outputs
         if method == "bits":
             return _bits_costs(kind, policy, P, A, _packed_conv_dx(x.shape, w, dy, stride, pad), T)
-        n_out = B * H * W * C
-        stats, per_array, tiles, t_o = _buffers(n_out, T, A)
-        if n_out:
-            wmT = _mask(np.transpose(w, (2, 0, 1, 3))).reshape(C, kh * kw * F)
-            _conv_dx_kernel(_mask(dy), wmT, stride, pad, kh, kw, H, W, rule, P, A, skipping, t_o, stats,
-                            per_array, tiles)
-        return _finish(kind, policy, P, A, stats, per_array, tiles, t_o)
+        wmT = _mask(np.transpose(w, (2, 0, 1, 3))).reshape(C, kh * kw * F)
+        return _bytes_costs(kind, policy, P, A, B * H * W * C, T, _patch_kernel, _mask(dy), wmT, stride, pad, kh,
+                            kw, H, W, True)
     # conv dW
     if kernel is None:
         if w is None:
@@ -1656,11 +1538,8 @@ def layer_costs(kind: str, policy: str, lanes: int, arrays: int, x: np.ndarray, 
     if dy.ndim != 4 or dy.shape[:3] != (B, OH, OW):
         raise ValueError(f"conv dy {dy.shape} does not match (B, OH, OW) = {(B, OH, OW)}")
     F = dy.shape[3]
-    n_out = kh * kw * C * F
     T = F if tile_outputs is None else tile_outputs
     if method == "bits":
         return _bits_costs(kind, policy, P, A, _packed_conv_dw(x, dy, kh, kw, stride, pad), T)
-    stats, per_array, tiles, t_o = _buffers(n_out, T, A)
     dymT = _mask(np.transpose(dy, (3, 0, 1, 2))).reshape(F, B * OH * OW)
-    _conv_dw_kernel(_mask(x), dymT, stride, pad, kh, kw, rule, P, A, skipping, t_o, stats, per_array, tiles)
-    return _finish(kind, policy, P, A, stats, per_array, tiles, t_o)
+    return _bytes_costs(kind, policy, P, A, kh * kw * C * F, T, _conv_dw_kernel, _mask(x), dymT, stride, pad, kh, kw)
