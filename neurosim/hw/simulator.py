@@ -443,7 +443,17 @@ class HardwareObserver:
         home = self._act_home()
         offr, offw, onr, onw = self._memory(row, home, info.weight_count * GRADIENT_BITS, 0)  # the gradient
         p = self._pending
-        bufs = {home: onr, self.arch.placement.weights: wc.onchip_read_bits + wc.onchip_write_bits}
+        # port time: the update unit streams through its weights read-modify-write (every word it reads is
+        # written back), so the weight buffer is busy for reads x 2 whatever changed; energy above charges only
+        # the changed weights' writes. This keeps a batch's timeline independent of the data (exact replays).
+        bufs: dict[str, int] = defaultdict(int)
+        bufs[home] += onr
+        weights_home = self.arch.placement.weights
+        for (comp, action), n in wc.actions.items():
+            if action == "read_bit":
+                bufs[comp] += 2 * n if comp == weights_home else n
+            elif action == "write_bit" and comp != weights_home:
+                bufs[comp] += n
         self._add_tx(key, Transaction(
             info.index, "update", rec.batch, 0, wc.update_cycles, unit="update",
             read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=wc.offchip_write_bits,
