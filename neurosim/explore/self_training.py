@@ -402,7 +402,7 @@ def reproduce(out: Path, data_dir: str | Path | None = None, seeds: tuple[int, .
     write_csv(out / "crossbar_table1.csv", rows, COLUMNS)
     write_json(out / "crossbar_table1.json", {
         "table": "seed 004 Table I (memristor self-training vs CPU)", "data": DATA_NOTE,
-        "architecture": a.source_file, "cpu_power_w": a.cpu.power_w if a.cpu else None,
+        "architecture": Path(a.source_file).name, "cpu_power_w": a.cpu.power_w if a.cpu else None,
         "cpu_power_source": a.cpu.source if a.cpu else None,
         "config": asdict(kw.get("cfg") or SelfTrainConfig()), "seeds": list(seeds), "columns": COLUMNS,
         "seed_table1": {f"{d}/{n}": v for (d, n), v in SEED_TABLE1.items()}, "rows": rows})
