@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--density", type=float, default=0.5,
                      help="topology CSV workloads (SCALE-Sim / NeuroSim): nonzero density of the random ternary "
                           "operands (default 0.5)")
+    run.add_argument("--ideal-devices", action="store_true",
+                     help="crossbar architectures: train on ideal devices (by default the trained weights behave "
+                          "like the architecture's devices: variation, stuck-at faults, write and read noise, levels)")
     sim = sub.add_parser("simulate", help="simulate inference of a saved model on a dataset split")
     sim.add_argument("model", help="model.npz written by 'neurosim train' or 'neurosim run'")
     sim.add_argument("--arch", default=DEFAULT_ARCH, help=f"architecture (default: {DEFAULT_ARCH})")
@@ -149,14 +152,25 @@ def cmd_run(args: argparse.Namespace) -> int:
             workload = name
         ov.method = ov.method or meta.get("method")
         ov.N = ov.N if ov.N is not None else meta.get("N")
-    p = prepare(workload, ov, args.data)
+    from .hw.crossbar_arch import CrossbarArch
+
+    device = None
+    if isinstance(arch, CrossbarArch) and not args.ideal_devices:
+        from .core.methods import DeviceModel
+
+        d = arch.device  # the functional result includes the devices' non-idealities, not only the energy
+        device = DeviceModel(write_noise=d.write_noise, variation=d.variation, stuck_on_rate=d.stuck_on_rate,
+                             stuck_off_rate=d.stuck_off_rate, read_noise=d.read_noise, levels=d.levels,
+                             nonlinearity=d.nonlinearity, pulses_per_state=d.pulses_per_state)
+    ideal = "-ideal" if isinstance(arch, CrossbarArch) and args.ideal_devices else ""
+    p = prepare(workload, ov, args.data, device=device)
     hw = HardwareRun(arch, p)
     if args.eval:
         load_model_into(p, Path(args.eval))
-        out = _out_dir(args, REPORTS_DIR / f"{run_id(p)}-{arch.name}-eval")
+        out = _out_dir(args, REPORTS_DIR / f"{run_id(p)}-{arch.name}{ideal}-eval")
         s = evaluate_and_report(p, hw, out)
     else:
-        out = _out_dir(args, REPORTS_DIR / f"{run_id(p)}-{arch.name}")
+        out = _out_dir(args, REPORTS_DIR / f"{run_id(p)}-{arch.name}{ideal}")
         if args.resume and not (out / "checkpoint.npz").exists():
             raise ValueError(f"--resume: no checkpoint at {out / 'checkpoint.npz'}; pass the --out of the run to resume")
         s = train_and_report(p, out, resume=args.resume, progress=not args.quiet and sys.stderr.isatty(),

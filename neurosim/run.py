@@ -5,6 +5,7 @@ checked before the output directory is created, so a failed run leaves nothing b
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import shutil
@@ -18,7 +19,7 @@ import numpy as np
 
 from . import __version__
 from .core.counting import CSV_COLUMNS, CountingObserver
-from .core.methods import Method, make_method
+from .core.methods import DeviceModel, Method, make_method
 from .core.network import Network, build_network
 from .core.optim import make_optimizer
 from .core.train import TrainConfig, TrainResult, train
@@ -72,13 +73,20 @@ def make_method_for(w: Workload, method: str, N: int | None) -> Method:
         raise WorkloadError(f"{w.source}: {e}") from None
 
 
-def prepare(workload: str | Path | Workload, ov: Overrides | None = None, data_dir: str | Path | None = None) -> Prepared:
-    """Load and validate everything a run needs."""
+def prepare(workload: str | Path | Workload, ov: Overrides | None = None, data_dir: str | Path | None = None,
+            device: DeviceModel | None = None) -> Prepared:
+    """Load and validate everything a run needs.
+
+    ``device``: train dst/gxnor weights as they behave on these devices (variation, stuck-at faults, noisy
+    pulse-train writes, limited levels, read noise); ignored for methods without DST weights.
+    """
     ov = ov or Overrides()
     w = workload if isinstance(workload, Workload) else load_workload(workload)
     method_name = ov.method or w.method
     N = ov.N if ov.N is not None else (w.N if method_name == w.method else None)
     method = make_method_for(w, method_name, N)
+    if device is not None and method.name in ("dst", "gxnor"):
+        method = dataclasses.replace(method, device=device)
     seed = w.seed if ov.seed is None else ov.seed
     tr = dict(w.train)
     for key in ("epochs", "batch", "lr_start", "lr_fin"):
