@@ -75,3 +75,13 @@ def test_config_errors_and_table_text():
     row = {"decay": 1.5, "noise": 0.0, "accuracy": 93.0, "iterations": 1e4, "time_ms": 1.0, "energy_mj": 0.1,
            "speed_up": 5000.0, "energy_saving": 60000.0}
     assert "94.30" in print_table([row])  # the seed's row beside ours
+
+
+def test_control_unit_stops_sooner_with_larger_decay(digits):
+    xtr, ytr, _, _ = digits
+    runs = {d: SelfTrainer(cfg=_cfg(decay=d, window=200, tol=0.05, max_epochs=30), n_in=64).train(xtr, ytr)
+            for d in (1.2, 3.0)}
+    assert all(r.done for r in runs.values())  # stopped by the control unit, not by max_epochs
+    assert runs[3.0].tally.samples < runs[1.2].tally.samples, {d: r.tally.samples for d, r in runs.items()}
+    last = runs[3.0].history[-1]
+    assert last["moved"] == 0 or runs[3.0].cfg.gamma * last["rate"] * runs[3.0].cfg.batch < 0.5
