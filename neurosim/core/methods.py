@@ -423,17 +423,21 @@ class DSTDeviceWeights(DSTWeights):
                 "device_error": self.error, "device_reads": self.reads}
 
     def load(self, arrays: dict[str, np.ndarray]) -> None:
-        """Restore; a model saved without device arrays (trained on ideal devices) keeps this chip's devices."""
+        """Restore; device arrays a model lacks (trained on ideal devices) keep this chip's own devices.
+
+        With limited levels, the conductance errors are re-rounded to the level grid (a no-op for arrays this
+        policy saved; a model from elsewhere is programmed, write-verified, to the nearest levels).
+        """
         self.state[...] = arrays["state"]
         if "device_error" not in arrays:
             self.error[...] = 0.0
-            q = self._q
-            if q > 0.0:
-                v = self.space.values(self.state)
-                self.error[...] = np.rint(v / q) * q - v
         for k, a in self.arrays().items():
             if k != "state" and k in arrays:
                 a[...] = arrays[k]
+        q = self._q
+        if q > 0.0:
+            v = self.space.values(self.state)
+            self.error[...] = np.rint((v + self.error) / q) * q - v
         self._refresh()
 
 

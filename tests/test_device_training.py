@@ -1,0 +1,231 @@
+"""Device-aware DST training: the weights the core trains with behave like memristive devices."""
+import json
+
+import numpy as np
+import pytest
+
+from neurosim.cli import main
+from neurosim.core.counting import CountingObserver
+from neurosim.core.methods import STUCK_OFF, STUCK_ON, DeviceModel, DSTDeviceWeights, DSTWeights, make_method
+from neurosim.core.spaces import DiscreteSpace
+from neurosim.core.train import train
+from neurosim.run import Overrides, prepare
+
+
+def _trained(device, epochs=1, seed=0, **kw):
+    p = prepare("digits_mlp", Overrides(epochs=epochs, seed=seed, **kw), device=device)
+    train(p.net, p.data, p.cfg, progress=False)
+    return p
+
+
+def _pair(shape=(200, 300), N=2, device=DeviceModel(), seed=0):
+    sp = DiscreteSpace(N, 1.0)
+    a = DSTWeights(shape, sp, np.random.default_rng(seed), seed=seed, stream=1)
+    b = DSTDeviceWeights(shape, sp, np.random.default_rng(seed), device, seed=seed, stream=1)
+    return a, b
+
+
+def test_ideal_device_trains_bit_identically_to_plain_dst():
+    plain = _trained(None, epochs=2, seed=5)
+    dev = _trained(DeviceModel(), epochs=2, seed=5)
+    assert isinstance(dev.net.mac_layers[0].weights, DSTDeviceWeights)
+    assert not isinstance(plain.net.mac_layers[0].weights, DSTDeviceWeights)
+    for lp, ld in zip(plain.net.mac_layers, dev.net.mac_layers):
+        np.testing.assert_array_equal(lp.weights.state, ld.weights.state)
+        np.testing.assert_array_equal(lp.weights.values, ld.weights.values)
+    x, y = plain.data.x_test, plain.data.y_test
+    assert plain.net.accuracy(x, y) == dev.net.accuracy(x, y)
+    # and the same holds for N = 3 (dst) on the policy level, step by step
+    a, b = _pair(N=3)
+    rng = np.random.default_rng(1)
+    for step in range(5):
+        dw = rng.normal(0, 0.4, a.state.shape).astype(np.float32)
+        assert a.apply(dw, step) == b.apply(dw, step)
+        np.testing.assert_array_equal(a.values, b.values)
+    assert b.step == a.step
+
+
+def test_make_method_device_field_and_validation():
+    m = make_method("gxnor", device=DeviceModel(variation=0.1))
+    assert m.device == DeviceModel(variation=0.1)
+    with pytest.raises(ValueError, match="DST weights"):
+        make_method("bwn", device=DeviceModel())
+    with pytest.raises(ValueError, match="write_noise"):
+        DeviceModel(write_noise=-1)
+    with pytest.raises(ValueError, match="levels"):
+        DeviceModel(levels=1)
+    with pytest.raises(ValueError, match="<= 1"):
+        DeviceModel(stuck_on_rate=0.6, stuck_off_rate=0.6)
+
+
+def test_stuck_weights_pinned_at_configured_rates():
+    on, off = 0.03, 0.05
+    _, w = _pair(shape=(300, 400), device=DeviceModel(stuck_on_rate=on, stuck_off_rate=off, write_noise=0.5))
+    n = w.stuck.size
+    for rate, code in ((on, STUCK_ON), (off, STUCK_OFF)):
+        k = int(np.count_nonzero(w.stuck == code))
+        sd = np.sqrt(n * rate * (1 - rate))
+        assert abs(k - n * rate) < 5 * sd, (k, n * rate)
+    son, soff = w.stuck == STUCK_ON, w.stuck == STUCK_OFF
+    rng = np.random.default_rng(2)
+    moved = np.zeros(w.state.shape, bool)
+    for step in range(20):
+        w.apply(rng.normal(0, 0.5, w.state.shape).astype(np.float32), step)
+        moved |= w.transitions != 0
+        np.testing.assert_array_equal(w.values[son], np.float32(1.0))  # +L, whatever the state does
+        np.testing.assert_array_equal(w.values[soff], np.float32(0.0))
+        assert np.all(w.error[son | soff] == 0.0)
+    assert moved[son].any()  # the open-loop driver keeps pulsing stuck devices (pulses are priced)
+    # other weights read their state value (+ write error)
+    free = ~(son | soff)
+    np.testing.assert_allclose(w.values[free], w.space.values(w.state[free]) + w.error[free], atol=1e-6)
+
+
+def test_write_noise_sigma_matches_closed_form():
+    wn, pps = 0.3, 4
+    _, w = _pair(shape=(400, 500), N=2, device=DeviceModel(write_noise=wn, pulses_per_state=pps))
+    w.state[...] = 2  # the middle state, far from the clip at +-L
+    w._refresh()
+    dz = w.space.dz
+    dw = np.zeros(w.state.shape, np.float32)
+    dw[:200] = dz  # exactly one state up (no stochastic remainder)
+    dw[200:] = -dz
+    w.apply(dw, 0)
+    assert np.all(np.abs(w.transitions) == 1)
+    e = w.error.ravel()
+    sigma = wn * (dz / pps) * np.sqrt(1 * pps)  # write_noise x one pulse's step x sqrt(pulses)
+    assert abs(e.mean()) < 5 * sigma / np.sqrt(e.size)
+    assert abs(e.std() / sigma - 1) < 0.02
+    # a two-state move (N = 3, from the middle state) pays sqrt(2) more
+    _, w2 = _pair(shape=(400, 500), N=3, device=DeviceModel(write_noise=wn, pulses_per_state=pps))
+    w2.state[...] = 4
+    dz2 = w2.space.dz
+    w2.apply(np.where(np.arange(w2.state.size).reshape(w2.state.shape) % 2 == 0, 2 * dz2, -2 * dz2)
+             .astype(np.float32), 0)
+    assert np.all(np.abs(w2.transitions) == 2)
+    sigma2 = wn * (dz2 / pps) * np.sqrt(2 * pps)
+    assert abs(w2.error.std() / sigma2 - 1) < 0.02
+    # and accumulates over transitions (a random walk): back down one state each
+    w2.apply(np.where(w2.transitions > 0, -dz2, dz2).astype(np.float32), 1)
+    assert np.all(np.abs(w2.transitions) == 1)
+    assert abs(w2.error.std() / (wn * (dz2 / pps) * np.sqrt(3 * pps)) - 1) < 0.02
+
+
+def test_read_noise_changes_values_not_states():
+    a, b = _pair(device=DeviceModel(read_noise=0.05))
+    np.testing.assert_array_equal(a.state, b.state)
+    assert not np.array_equal(a.values, b.values)
+    rng = np.random.default_rng(3)
+    dw = rng.normal(0, 0.4, a.state.shape).astype(np.float32)
+    before = b.values.copy()
+    a.apply(dw, 0)
+    b.apply(dw, 0)
+    np.testing.assert_array_equal(a.state, b.state)  # the same DST moves: read noise never reaches the states
+    nz = a.values != 0
+    rel = b.values[nz] / a.values[nz] - 1
+    assert abs(rel.std() / 0.05 - 1) < 0.05
+    # a fresh read per update step
+    b.apply(np.zeros_like(dw), 1)
+    assert not np.array_equal(b.values, before)
+    assert b.reads[0] == 2
+
+
+def test_levels_and_nonlinearity_land_off_state():
+    _, w = _pair(N=3, device=DeviceModel(nonlinearity=3.0))
+    rng = np.random.default_rng(4)
+    for step in range(3):
+        w.apply(rng.normal(0, 0.5, w.state.shape).astype(np.float32), step)
+    assert np.abs(w.error).max() > 0.05  # open-loop trains on a nonlinear device miss the target
+    assert np.all(np.abs(w.values) <= 1.0 + 1e-6)
+    _, w = _pair(N=3, device=DeviceModel(levels=2, write_noise=0.2))  # 2 levels per device: -L, 0, +L
+    for step in range(3):
+        w.apply(rng.normal(0, 0.5, w.state.shape).astype(np.float32), step)
+    assert set(np.unique(np.round(w.values, 6))) <= {-1.0, 0.0, 1.0}
+
+
+def test_accuracy_falls_with_write_noise_and_stuck_rate():
+    def mean_acc(dev):
+        accs = []
+        for seed in (0, 1, 2):
+            p = _trained(dev, epochs=2, seed=seed)
+            accs.append(p.net.accuracy(p.data.x_test, p.data.y_test))
+        return float(np.mean(accs))
+
+    ideal = mean_acc(DeviceModel())
+    wn = [mean_acc(DeviceModel(write_noise=v)) for v in (1.0, 4.0)]
+    st = [mean_acc(DeviceModel(stuck_on_rate=r, stuck_off_rate=r)) for r in (0.15, 0.35)]
+    assert ideal > wn[0] > wn[1], (ideal, wn)
+    assert ideal > st[0] > st[1], (ideal, st)
+
+
+def test_seeded_reproducibility_and_exact_resume(tmp_path):
+    dev = DeviceModel(write_noise=0.5, variation=0.05, stuck_on_rate=0.01, stuck_off_rate=0.01, read_noise=0.02,
+                      levels=9, nonlinearity=1.0)
+    a = _trained(dev, epochs=2, seed=2)
+    b = _trained(dev, epochs=2, seed=2)
+    c = _trained(DeviceModel(**{**dev.__dict__, "seed": 7}), epochs=2, seed=2)  # another chip, same run seed
+    sa, sb, sc = a.net.arrays(), b.net.arrays(), c.net.arrays()
+    assert "fc1.device_gain" in sa and "fc1.device_error" in sa and "fc1.device_stuck" in sa
+    for k in sa:
+        np.testing.assert_array_equal(sa[k], sb[k])
+    assert not np.array_equal(sa["fc1.device_gain"], sc["fc1.device_gain"])
+
+    full = prepare("digits_mlp", Overrides(epochs=3, seed=1), device=dev)
+    obs_full = CountingObserver()
+    train(full.net, full.data, full.cfg, observer=obs_full, progress=False)
+
+    class Crash(Exception):
+        pass
+
+    def crash(rec):
+        if rec["epoch"] == 2:
+            raise Crash
+
+    ck = tmp_path / "ck.npz"
+    part = prepare("digits_mlp", Overrides(epochs=3, seed=1), device=dev)
+    with pytest.raises(Crash):
+        train(part.net, part.data, part.cfg, observer=CountingObserver(), checkpoint=ck, progress=False, log=crash)
+    resumed = prepare("digits_mlp", Overrides(epochs=3, seed=1), device=dev)
+    obs2 = CountingObserver()
+    train(resumed.net, resumed.data, resumed.cfg, observer=obs2, checkpoint=ck, resume=True, progress=False)
+    sf, sr = full.net.arrays(), resumed.net.arrays()
+    for k in sf:
+        np.testing.assert_array_equal(sf[k], sr[k])
+    for lf, lr in zip(full.net.mac_layers, resumed.net.mac_layers):
+        np.testing.assert_array_equal(lf.weights.values, lr.weights.values)
+    assert obs2.layers == obs_full.layers
+
+
+def test_ideal_model_loads_onto_device_chip():
+    ideal = _trained(None, epochs=1, seed=0)
+    chip = prepare("digits_mlp", Overrides(epochs=1, seed=0), device=DeviceModel(stuck_on_rate=0.1, levels=2))
+    w = chip.net.mac_layers[0].weights
+    stuck = w.stuck.copy()
+    w.load({"state": ideal.net.mac_layers[0].weights.state})  # no device arrays: the chip keeps its own devices
+    np.testing.assert_array_equal(w.stuck, stuck)
+    np.testing.assert_array_equal(w.state, ideal.net.mac_layers[0].weights.state)
+    assert np.all(w.values[stuck == STUCK_ON] == 1.0)
+    saved = {k: a.copy() for k, a in w.arrays().items()}
+    w.load(saved)  # a device model's own arrays restore exactly
+    for k, a in w.arrays().items():
+        np.testing.assert_array_equal(a, saved[k])
+
+
+def test_cli_run_crossbar_devices_vs_ideal(tmp_path, capsys):
+    args = ["run", "--arch", "crossbar_dst", "--epochs", "1", "--quiet"]
+    assert main(args + ["--out", str(tmp_path / "dev")]) == 0
+    assert main(args + ["--ideal-devices", "--out", str(tmp_path / "ideal")]) == 0
+    sd = json.loads((tmp_path / "dev" / "summary.json").read_text())
+    si = json.loads((tmp_path / "ideal" / "summary.json").read_text())
+    assert sd["accuracy"] != si["accuracy"]
+    with np.load(tmp_path / "dev" / "model.npz") as z:
+        assert "fc1.device_stuck" in z.files and np.count_nonzero(z["fc1.device_stuck"]) > 0
+    with np.load(tmp_path / "ideal" / "model.npz") as z:
+        assert "fc1.device_stuck" not in z.files
+    # an ideal-device model evaluated on the crossbar's devices, and on ideal ones
+    ev = ["run", "--arch", "crossbar_dst", "--quiet", "--eval", str(tmp_path / "ideal" / "model.npz")]
+    assert main(ev + ["--out", str(tmp_path / "ev_dev")]) == 0
+    assert main(ev + ["--ideal-devices", "--out", str(tmp_path / "ev_ideal")]) == 0
+    ed = json.loads((tmp_path / "ev_dev" / "summary.json").read_text())["accuracy"]["test"]
+    ei = json.loads((tmp_path / "ev_ideal" / "summary.json").read_text())["accuracy"]["test"]
+    assert ei == si["accuracy"]["test"] and ed != ei
