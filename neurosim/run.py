@@ -159,6 +159,7 @@ def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: boo
     summary = {
         "workload": p.workload.name, "workload_file": p.workload.source, "network": p.workload.network,
         "method": m.name, "N": m.N if m.name in ("dst", "gxnor") else None, "activation": asdict(m.activation),
+        "device": asdict(m.device) if getattr(m, "device", None) is not None else None,
         "seed": p.seed, "epochs": p.cfg.epochs, "epochs_run": res.epochs_run, "best_epoch": res.best_epoch,
         "batch": p.cfg.batch, "lr_start": p.cfg.lr_start, "lr_fin": p.cfg.lr_fin, "optimizer": p.cfg.optimizer,
         "accuracy": acc,

@@ -218,6 +218,7 @@ def test_cli_run_crossbar_devices_vs_ideal(tmp_path, capsys):
     sd = json.loads((tmp_path / "dev" / "summary.json").read_text())
     si = json.loads((tmp_path / "ideal" / "summary.json").read_text())
     assert sd["accuracy"] != si["accuracy"]
+    assert si["device"] is None and sd["device"]["stuck_on_rate"] > 0  # the summary says which devices trained
     with np.load(tmp_path / "dev" / "model.npz") as z:
         assert "fc1.device_stuck" in z.files and np.count_nonzero(z["fc1.device_stuck"]) > 0
     with np.load(tmp_path / "ideal" / "model.npz") as z:
