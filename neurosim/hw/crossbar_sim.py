@@ -60,19 +60,20 @@ from typing import Any
 
 import numpy as np
 
-from ..events import PHASES, LayerInfo, OperandRecord
+from ..events import LayerInfo, OperandRecord
 from .crossbar import CrossbarParams, write_cycles
 from .crossbar_arch import ACTIONS, CrossbarArch, CrossbarArchError
 from .device import state_to_conductance, state_to_levels
 from .engine import CachedEngine, EngineConfig, Transaction
-from .simulator import ROW_COLUMNS, OperandAlphabet
+from .rows import (PJ_PER_MW_S, ROW_COLUMNS, flush_batch, leakage_shares, report_row, restore_totals,
+                   take_totals)
+from .simulator import OperandAlphabet
 
 __all__ = ["CrossbarObserver", "CrossbarResult", "CROSSBAR_COLUMNS", "ReadCounts", "input_planes", "read_counts",
            "update_pulses"]
 
 CROSSBAR_COLUMNS = ["write_pulses", "set_pulses", "reset_pulses", "write_cycles", "array_reads", "adc_conversions",
                     "device_energy_pj", "peripheral_energy_pj", "note"]
-_PJ_PER_MW_S = 1e9  # 1 mW for 1 s = 1e9 pJ
 _DEVICE_COMPONENTS = ("array_cells", "write_pulse")
 _THRESHOLDS = {"ternary": 2, "multilevel": 2, "sign": 1, "relu": 1, "tanh": 1, "identity": 0}
 
@@ -538,18 +539,7 @@ class CrossbarObserver:
     # ------------------------------------------------------------------ engine
     def flush(self) -> None:
         """Simulate the pending batch's transactions and add cycles to the rows."""
-        p = self._pending
-        if p.txs:
-            res = self.engine.simulate(p.txs)
-            self.total_cycles[p.mode] += res.total_cycles
-            for key in dict.fromkeys(p.rows):
-                st = res.stats.get((key[1], key[2]))
-                if st is not None:
-                    r = self.rows[key]
-                    r.compute_cycles += st.compute_cycles
-                    r.stall_cycles += st.stall_cycles
-                    r.cycles += st.cycles
-        self._pending = _Pending()
+        flush_batch(self)
 
     def state(self) -> dict:
         """JSON-able totals so far (for checkpoints)."""
@@ -571,9 +561,7 @@ class CrossbarObserver:
             r.actions.update(actions)
             r.unpriced.update(unpriced)
             self.rows[(r.mode, r.layer, r.phase)] = r
-        self.total_cycles = dict(state["total_cycles"])
-        self.samples = dict(state["samples"])
-        self.batches = dict(state["batches"])
+        restore_totals(self, state)
 
     def finish(self) -> "CrossbarResult":
         """Flush what is pending and return the whole run's numbers."""
@@ -585,14 +573,7 @@ class CrossbarResult:
     """Totals and per-row numbers of a crossbar run (the API of HardwareResult); leakage shared by cycles."""
 
     def __init__(self, obs: CrossbarObserver):
-        self.arch = obs.arch
-        self.clock_hz = obs.arch.clock_hz
-        self.rows_raw = [obs.rows[k] for k in sorted(obs.rows, key=lambda k: (k[0] != "train", k[1],
-                                                                              PHASES.index(k[2])))]
-        self.total_cycles = dict(obs.total_cycles)
-        self.samples, self.batches = dict(obs.samples), dict(obs.batches)
-        self.engine_runs, self.engine_hits = obs.engine.runs, obs.engine.hits
-        self.events_simulated, self.events_represented = obs.engine.events_simulated, obs.engine.events_represented
+        take_totals(self, obs)
         self.components = list(obs.components)
         self.leakage_mw = obs.arch.leakage_mw
 
@@ -613,7 +594,7 @@ class CrossbarResult:
         for r in rows:
             for c, e in self._energy(r).items():
                 by_comp[c] += e
-        leak = self.leakage_mw * seconds * _PJ_PER_MW_S
+        leak = self.leakage_mw * seconds * PJ_PER_MW_S
         by_comp["leakage"] += leak
         device = sum(by_comp[c] for c in _DEVICE_COMPONENTS if c in by_comp)
         total = sum(by_comp.values())
@@ -631,33 +612,20 @@ class CrossbarResult:
             rows = [r for r in self.rows_raw if r.mode == mode]
             if not rows:
                 continue
-            leak_total = self.leakage_mw * self.total_cycles.get(mode, 0) / self.clock_hz * _PJ_PER_MW_S
-            span = sum(r.cycles for r in rows)
-            for r in rows:
-                share = leak_total * r.cycles / span if span else 0.0
+            leak_total = self.leakage_mw * self.total_cycles.get(mode, 0) / self.clock_hz * PJ_PER_MW_S
+            for r, share in zip(rows, leakage_shares(rows, leak_total)):
                 e = self._energy(r)
                 e["leakage"] += share
                 energy = sum(e.values())
                 device = sum(e[c] for c in _DEVICE_COMPONENTS if c in e)
-                algo = r.operand_pairs
-                d = {"mode": mode, "layer": r.layer, "name": r.name, "kind": r.kind, "phase": r.phase,
-                     "unit": r.unit, "batches": r.batches, "compute_cycles": r.compute_cycles,
-                     "stall_cycles": r.stall_cycles, "cycles": r.cycles, "energy_pj": energy, "leakage_pj": share,
-                     "offchip_read_bits": 0, "offchip_write_bits": 0, "onchip_read_bits": 0,
-                     "onchip_write_bits": 0, "operand_pairs": r.operand_pairs, "nonzero_pairs": r.nonzero_pairs,
-                     "algorithmic_ops": algo, "actual_ops": r.fired,
-                     "resting_probability": 1.0 - r.nonzero_pairs / algo if algo else float("nan"),
-                     "resting_probability_uniform": 1.0 - r.uniform_nonzero_pairs / algo if algo else float("nan"),
-                     "utilization": r.fired / r.tile_slots if r.tile_slots else float("nan"),
-                     "fj_per_algorithmic_op": 1e3 * energy / algo if algo else float("nan"),
-                     "fj_per_actual_op": 1e3 * energy / r.fired if r.fired else float("nan"),
-                     "weight_transitions": r.weight_transitions, "state_distance": r.state_distance,
-                     "write_pulses": r.set_pulses + r.reset_pulses, "set_pulses": r.set_pulses,
-                     "reset_pulses": r.reset_pulses, "write_cycles": r.write_cycles,
-                     "array_reads": r.actions.get("array_read", 0),
-                     "adc_conversions": r.actions.get("adc_conversion", 0),
-                     "device_energy_pj": device, "peripheral_energy_pj": energy - device,
-                     "note": "; ".join(r.notes)}
+                d = report_row(mode, r, energy, share, r.tile_slots, (0, 0, 0, 0))  # no buffers are priced
+                d.update({
+                    "write_pulses": r.set_pulses + r.reset_pulses, "set_pulses": r.set_pulses,
+                    "reset_pulses": r.reset_pulses, "write_cycles": r.write_cycles,
+                    "array_reads": r.actions.get("array_read", 0),
+                    "adc_conversions": r.actions.get("adc_conversion", 0),
+                    "device_energy_pj": device, "peripheral_energy_pj": energy - device,
+                    "note": "; ".join(r.notes)})
                 for c in self.components:
                     d[f"energy_pj_{c}"] = e[c]
                 out.append(d)

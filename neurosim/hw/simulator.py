@@ -22,18 +22,19 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
-from ..events import MAC_KINDS, PHASES, LayerInfo, OperandRecord
+from ..events import MAC_KINDS, LayerInfo, OperandRecord
 from .arch import Architecture, ArchError, BufferAttributes
 from .costs import CostResult, layer_costs
 from .engine import CachedEngine, EngineConfig, Transaction
 from .mapping import GRADIENT_BITS, LayerMap, check_weights_fit, layer_graph, plan
+from .rows import (PJ_PER_MW_S, ROW_COLUMNS, flush_batch, leakage_shares, report_row, restore_totals,
+                   take_totals)
 from .weight_memory import WeightBits, WeightCost, weight_read_cost, weight_update_cost
 
 # accumulator actions per element of a fused layer: (action, count per element)
 _FUSED_FORWARD = {"pool": (("compare", 1),), "bn": (("mult", 1), ("add", 1))}
 _FUSED_BACKWARD = {"pool": (("compare", 1),), "bn": (("mult", 2), ("add", 3)), "act": (("compare", 1), ("mult", 1))}
 _THRESHOLDS = {"ternary": 2, "multilevel": 2, "sign": 1, "relu": 1, "tanh": 1, "identity": 0}
-_PJ_PER_MW_CYCLE = 1e9  # 1 mW for 1 s = 1e9 pJ
 
 
 @dataclass(frozen=True)
@@ -487,23 +488,7 @@ class HardwareObserver:
     # ------------------------------------------------------------------ engine
     def flush(self) -> None:
         """Simulate the pending batch's transactions and add cycles to the rows."""
-        p = self._pending
-        if p.txs:
-            res = self.engine.simulate(p.txs)
-            self.total_cycles[p.mode] += res.total_cycles
-            seen: set[tuple[str, int, str]] = set()
-            for key in p.rows:
-                if key in seen:
-                    continue
-                seen.add(key)
-                st = res.stats.get((key[1], key[2]))
-                if st is None:
-                    continue
-                row = self.rows[key]
-                row.compute_cycles += st.compute_cycles
-                row.stall_cycles += st.stall_cycles
-                row.cycles += st.cycles
-        self._pending = _Pending()
+        flush_batch(self)
 
     def state(self) -> dict:
         """JSON-able totals so far (for checkpoints: a resumed run continues the hardware totals)."""
@@ -527,9 +512,7 @@ class HardwareObserver:
             for c, a, n in actions:
                 r.actions[(c, a)] = n
             self.rows[(r.mode, r.layer, r.phase)] = r
-        self.total_cycles = dict(state["total_cycles"])
-        self.samples = dict(state["samples"])
-        self.batches = dict(state["batches"])
+        restore_totals(self, state)
 
     def finish(self) -> "HardwareResult":
         """Flush what is pending and return the whole run's numbers."""
@@ -541,14 +524,7 @@ class HardwareResult:
     """Totals and per-row numbers of a run, with leakage shared out over the rows by their cycles."""
 
     def __init__(self, obs: HardwareObserver):
-        self.arch = obs.arch
-        self.clock_hz = obs.arch.clock_hz
-        self.rows_raw = [obs.rows[k] for k in sorted(obs.rows, key=lambda k: (k[0] != "train", k[1], PHASES.index(k[2])))]
-        self.total_cycles = dict(obs.total_cycles)
-        self.samples = dict(obs.samples)
-        self.batches = dict(obs.batches)
-        self.engine_runs, self.engine_hits = obs.engine.runs, obs.engine.hits
-        self.events_simulated, self.events_represented = obs.engine.events_simulated, obs.engine.events_represented
+        take_totals(self, obs)
         self.lanes, self.arrays = obs.lanes, obs.arrays
         self.leakage_mw = {c.name: c.leakage_mw for c in obs.arch.components.values()}
         self.components = list(obs.arch.components)
@@ -562,7 +538,7 @@ class HardwareResult:
         for r in rows:
             for c, e in r.energy_by_component.items():
                 by_comp[c] += e
-        leak = {c: mw * seconds * _PJ_PER_MW_CYCLE for c, mw in self.leakage_mw.items()}
+        leak = {c: mw * seconds * PJ_PER_MW_S for c, mw in self.leakage_mw.items()}
         for c, e in leak.items():
             by_comp[c] += e
         return {"cycles": cycles, "latency_s": seconds, "energy_pj": sum(by_comp.values()),
@@ -577,25 +553,11 @@ class HardwareResult:
             if not rows:
                 continue
             seconds = self.total_cycles.get(mode, 0) / self.clock_hz
-            leak_total = sum(self.leakage_mw.values()) * seconds * _PJ_PER_MW_CYCLE
-            span = sum(r.cycles for r in rows)
-            for r in rows:
-                share = leak_total * r.cycles / span if span else 0.0
+            leak_total = sum(self.leakage_mw.values()) * seconds * PJ_PER_MW_S
+            for r, share in zip(rows, leakage_shares(rows, leak_total)):
                 energy = sum(r.energy_by_component.values()) + share
-                algo = r.operand_pairs
-                d = {"mode": mode, "layer": r.layer, "name": r.name, "kind": r.kind, "phase": r.phase, "unit": r.unit,
-                     "batches": r.batches, "compute_cycles": r.compute_cycles, "stall_cycles": r.stall_cycles,
-                     "cycles": r.cycles, "energy_pj": energy, "leakage_pj": share,
-                     "offchip_read_bits": r.offchip_read_bits, "offchip_write_bits": r.offchip_write_bits,
-                     "onchip_read_bits": r.onchip_read_bits, "onchip_write_bits": r.onchip_write_bits,
-                     "operand_pairs": r.operand_pairs, "nonzero_pairs": r.nonzero_pairs,
-                     "algorithmic_ops": algo, "actual_ops": r.fired,
-                     "resting_probability": 1.0 - r.nonzero_pairs / algo if algo else float("nan"),
-                     "resting_probability_uniform": 1.0 - r.uniform_nonzero_pairs / algo if algo else float("nan"),
-                     "utilization": r.fired / r.lane_slots if r.lane_slots else float("nan"),
-                     "fj_per_algorithmic_op": 1e3 * energy / algo if algo else float("nan"),
-                     "fj_per_actual_op": 1e3 * energy / r.fired if r.fired else float("nan"),
-                     "weight_transitions": r.weight_transitions, "state_distance": r.state_distance}
+                d = report_row(mode, r, energy, share, r.lane_slots, (r.offchip_read_bits, r.offchip_write_bits,
+                                                                      r.onchip_read_bits, r.onchip_write_bits))
                 for c in self.components:
                     d[f"energy_pj_{c}"] = r.energy_by_component.get(c, 0.0) + share * (
                         self.leakage_mw[c] / sum(self.leakage_mw.values()) if sum(self.leakage_mw.values()) else 0.0)
@@ -606,8 +568,4 @@ class HardwareResult:
         return ROW_COLUMNS + [f"energy_pj_{c}" for c in self.components]
 
 
-ROW_COLUMNS = ["layer", "name", "kind", "mode", "phase", "unit", "batches", "compute_cycles", "stall_cycles", "cycles",
-               "energy_pj", "leakage_pj", "offchip_read_bits", "offchip_write_bits", "onchip_read_bits",
-               "onchip_write_bits", "operand_pairs", "nonzero_pairs", "algorithmic_ops", "actual_ops",
-               "resting_probability", "resting_probability_uniform", "utilization", "fj_per_algorithmic_op",
-               "fj_per_actual_op", "weight_transitions", "state_distance"]
+__all__ = ["HardwareObserver", "HardwareResult", "OperandAlphabet", "RowStats", "ROW_COLUMNS"]
