@@ -234,8 +234,7 @@ class CrossbarObserver:
     """
 
     def __init__(self, arch: CrossbarArch, infos: list[LayerInfo], batch: int, weight_N: int | None = None,
-                 alphabet: OperandAlphabet | None = None, samples_per_tile: int = 10, simulate_train: bool = True,
-                 simulate_eval: bool = True):
+                 alphabet: OperandAlphabet | None = None, samples_per_tile: int = 10):
         self.arch, self.alphabet = arch, alphabet or OperandAlphabet()
         for i in infos:
             if i.kind not in ("dense", "bn", "act", "flatten"):
@@ -252,7 +251,6 @@ class CrossbarObserver:
         if samples_per_tile < 1:
             raise ValueError(f"samples_per_tile: must be >= 1, got {samples_per_tile!r}")
         self.batch, self.samples_per_tile = batch, int(samples_per_tile)
-        self.simulate_train, self.simulate_eval = simulate_train, simulate_eval
         self.infos = {i.index: i for i in infos}
         self.order = sorted(self.infos)
         self.dense = [i for i in self.order if self.infos[i].kind == "dense"]
@@ -321,8 +319,6 @@ class CrossbarObserver:
     # ------------------------------------------------------------------ observer protocol
     def observe(self, rec: OperandRecord) -> None:
         """Count one record's actions and queue its transactions; run the engine at the end of a batch."""
-        if (rec.mode == "train" and not self.simulate_train) or (rec.mode == "eval" and not self.simulate_eval):
-            return
         info = rec.layer
         p = self._pending
         new_pass = rec.phase == "forward" and info.index == self.order[0]

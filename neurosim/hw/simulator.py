@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import networkx as nx
 import numpy as np
@@ -83,7 +84,8 @@ class _Static:
     """Operand-independent part of one record: its actions, energy and bits, and its tiles' transactions."""
 
     delta: "RowStats"
-    txs: list[dict]
+    txs: list[dict]  # Transaction fields per tile, except batch, compute cycles and dependency
+    cycles: list[int] = field(default_factory=list)  # compute cycles per tile when they do not depend on data
 
 
 @dataclass
@@ -102,22 +104,19 @@ class HardwareObserver:
     """Simulates the accelerator ``arch`` on the operands of a network of layers ``infos``."""
 
     def __init__(self, arch: Architecture, infos: list[LayerInfo], batch: int, bits: WeightBits,
-                 alphabet: OperandAlphabet | None = None, slots: int | None = None, simulate_train: bool = True,
-                 simulate_eval: bool = True, continuous_input: bool = True):
+                 alphabet: OperandAlphabet | None = None, slots: int | None = None, continuous_input: bool = True):
         self.arch, self.bits, self.alphabet = arch, bits, alphabet or OperandAlphabet()
         self.infos = {i.index: i for i in infos}
         self.graph = layer_graph(infos)  # data flow; program order is its topological order
         self.order = list(nx.topological_sort(self.graph))
         self.slots = slots if slots is not None else (2 if arch.double_buffering else 1)
-        self.simulate_train, self.simulate_eval = simulate_train, simulate_eval
         self.continuous_input = continuous_input  # the first product's inputs are data (never zero), not codes
-        self.weight_bits_total = check_weights_fit(infos, arch, bits.stored)
+        check_weights_fit(infos, arch, bits.stored)
         self.array = arch.compute_array()
         a = self.array.attributes
         self.kind, self.policy, self.lanes, self.arrays = a.kind, a.policy, a.lanes, a.arrays
         acc = arch.by_class("accumulator")
         self.accumulator = acc[0] if acc else None
-        self.update_unit = arch.update_unit()
         self._maps: dict[int, dict[int, LayerMap]] = {}
         self._plan(batch)
         self.engine = CachedEngine(EngineConfig(
@@ -133,9 +132,9 @@ class HardwareObserver:
         self._pending = _Pending()
         self._statics: dict[tuple, _Static] = {}
         self._position = {idx: k for k, idx in enumerate(self.order)}
-        self._first_product = min((i for i in self.order if self.infos[i].kind in MAC_KINDS), default=-1)
-        self._next_kind = {idx: (self.infos[self.order[k + 1]].kind if k + 1 < len(self.order) else None)
-                           for k, idx in enumerate(self.order)}
+        products = [i for i in self.order if self.infos[i].kind in MAC_KINDS]
+        self._first_product = min(products, default=-1)
+        self._last_product = max(products, default=-1)  # its update record ends a training batch
 
     # ------------------------------------------------------------------ planning
     def _plan(self, batch: int) -> dict[int, LayerMap]:
@@ -145,17 +144,15 @@ class HardwareObserver:
 
     # ------------------------------------------------------------------ observer protocol
     def observe(self, rec: OperandRecord) -> None:
-        if (rec.mode == "train" and not self.simulate_train) or (rec.mode == "eval" and not self.simulate_eval):
-            return
         info = rec.layer
         p = self._pending
         new_pass = rec.phase == "forward" and info.index == self.order[0]
         if p.txs and (new_pass or rec.mode != p.mode or rec.batch != p.batch):
             self.flush()
             p = self._pending
-        if not p.txs and not p.rows:
+        if not p.txs:
             p.mode, p.batch = rec.mode, rec.batch
-        if rec.phase == "forward" and info.index == self.order[0]:
+        if new_pass:
             self.samples[rec.mode] += rec.batch_size
             self.batches[rec.mode] += 1
         if info.kind in MAC_KINDS:
@@ -171,12 +168,9 @@ class HardwareObserver:
             elif rec.phase == "backward":
                 self._fused(rec, "backward")
         p.barrier = len(p.txs) - 1 if p.txs else -1
-        if rec.phase == "update" and info.index == self._last_weighted():
+        if rec.phase == "update" and info.index == self._last_product:
             self._bn_updates()
             self.flush()
-
-    def _last_weighted(self) -> int:
-        return max(i for i in self.order if self.infos[i].kind in MAC_KINDS)
 
     # ------------------------------------------------------------------ bookkeeping helpers
     def _row(self, mode: str, info: LayerInfo, phase: str, unit: str) -> RowStats:
@@ -277,10 +271,11 @@ class HardwareObserver:
         row.onchip_read_bits += d.onchip_read_bits
         row.onchip_write_bits += d.onchip_write_bits
 
-    def _emit(self, key: tuple[str, int, str], st: "_Static", batch: int, cycles, after) -> list[int]:
-        """Transactions of a record from its static templates; ``cycles(t, tmpl)`` and ``after(t)`` per tile."""
-        return [self._add_tx(key, Transaction(batch=batch, compute_cycles=cycles(t, tm), after=after(t), **tm))
-                for t, tm in enumerate(st.txs)]
+    def _emit(self, key: tuple[str, int, str], st: "_Static", batch: int, cycles: Sequence[int],
+              after: Sequence[int]) -> list[int]:
+        """Transactions of a record from its static tile templates, with this batch's cycles and dependencies."""
+        return [self._add_tx(key, Transaction(batch=batch, compute_cycles=int(c), after=a, **tm))
+                for tm, c, a in zip(st.txs, cycles, after)]
 
     def _product_forward(self, rec: OperandRecord) -> None:
         info, B = rec.layer, rec.batch_size
@@ -309,9 +304,7 @@ class HardwareObserver:
         st = self._static(("forward", info.index, B), build)
         self._apply(row, st)
         p = self._pending
-        barrier = p.barrier
-        tc = res.tile_cycles
-        p.tile_tx[info.index] = self._emit(key, st, rec.batch, lambda t, tm: int(tc[t]), lambda t: barrier)
+        p.tile_tx[info.index] = self._emit(key, st, rec.batch, res.tile_cycles, [p.barrier] * len(st.txs))
 
     def _product_backward(self, rec: OperandRecord) -> None:
         info = rec.layer
@@ -366,8 +359,7 @@ class HardwareObserver:
         if len(st.txs) != len(cycles):
             raise RuntimeError(f"layer {info.name}: {len(cycles)} tile cycle counts for {len(st.txs)} tiles")
         self._apply(row, st)
-        barrier = self._pending.barrier
-        self._emit(key, st, rec.batch, lambda t, tm: cycles[t], lambda t: barrier)
+        self._emit(key, st, rec.batch, cycles, [self._pending.barrier] * len(st.txs))
 
     # ------------------------------------------------------------------ fused pool / batch norm / activation
     def _fused(self, rec: OperandRecord, phase: str) -> None:
@@ -414,8 +406,8 @@ class HardwareObserver:
                     bufs[home] += o[3]
                 st.txs.append(dict(layer=info.index, phase=phase, tile=t, unit="accumulator",
                                    read_offchip_bits=offr, write_offchip_bits=offw, read_onchip_bits=onr,
-                                   write_onchip_bits=onw, buffer_access=self._buffer_access(bufs),
-                                   _cycles=math.ceil(n_ops / lanes)))
+                                   write_onchip_bits=onw, buffer_access=self._buffer_access(bufs)))
+                st.cycles.append(math.ceil(n_ops / lanes))
 
         st = self._static((phase, info.index, B), build)
         self._apply(row, st)
@@ -424,12 +416,8 @@ class HardwareObserver:
         if phase == "forward":
             pos = self._position[info.index]
             producer_tx = p.tile_tx.get(self.order[pos - 1], []) if pos > 0 else []
-        barrier = p.barrier
-        ids = [self._add_tx(key, Transaction(
-            batch=p.batch, compute_cycles=tm["_cycles"],
-            after=producer_tx[t] if t < len(producer_tx) else barrier,
-            **{k: v for k, v in tm.items() if k != "_cycles"})) for t, tm in enumerate(st.txs)]
-        p.tile_tx[info.index] = ids
+        after = [producer_tx[t] if t < len(producer_tx) else p.barrier for t in range(len(st.txs))]
+        p.tile_tx[info.index] = self._emit(key, st, p.batch, st.cycles, after)
 
     # ------------------------------------------------------------------ updates
     def _update(self, rec: OperandRecord) -> None:
@@ -525,7 +513,6 @@ class HardwareResult:
 
     def __init__(self, obs: HardwareObserver):
         take_totals(self, obs)
-        self.lanes, self.arrays = obs.lanes, obs.arrays
         self.leakage_mw = {c.name: c.leakage_mw for c in obs.arch.components.values()}
         self.components = list(obs.arch.components)
 

@@ -117,33 +117,28 @@ def plot_report(rows: list[dict], components: list[str], out: Path, title: str =
     names = [layers[i] for i in idx]
     paths = []
 
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(idx) + 2), 4))
-    bottom = [0.0] * len(idx)
-    for c in components:
-        vals = [sum(r[f"energy_pj_{c}"] for r in rows if r["layer"] == i) * 1e-6 for i in idx]
-        if any(vals):
-            ax.bar(names, vals, bottom=bottom, label=c)
-            bottom = [b + v for b, v in zip(bottom, vals)]
-    ax.set_ylabel("energy (uJ)")
-    ax.set_title(f"energy per layer by component ({mode}) {title}", fontsize=9)
-    ax.legend(fontsize=7)
-    ax.tick_params(axis="x", rotation=45)
-    paths.append(out / "energy_per_layer.png")
-    _savefig(fig, paths[-1])
-    plt.close(fig)
+    def per_layer(column: str, scale: float = 1.0) -> list[float]:
+        return [sum(r[column] for r in rows if r["layer"] == i) * scale for i in idx]
 
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(idx) + 2), 4))
-    comp = [sum(r["compute_cycles"] for r in rows if r["layer"] == i) for i in idx]
-    stall = [sum(r["stall_cycles"] for r in rows if r["layer"] == i) for i in idx]
-    ax.bar(names, comp, label="compute")
-    ax.bar(names, stall, bottom=comp, label="stall")
-    ax.set_ylabel("cycles")
-    ax.set_title(f"cycles per layer ({mode}) {title}", fontsize=9)
-    ax.legend(fontsize=7)
-    ax.tick_params(axis="x", rotation=45)
-    paths.append(out / "cycles_per_layer.png")
-    _savefig(fig, paths[-1])
-    plt.close(fig)
+    def stacked(series: dict[str, list[float]], ylabel: str, what: str, name: str) -> None:
+        fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(idx) + 2), 4))
+        bottom = [0.0] * len(idx)
+        for label, vals in series.items():
+            if any(vals):
+                ax.bar(names, vals, bottom=bottom, label=label)
+                bottom = [b + v for b, v in zip(bottom, vals)]
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{what} ({mode}) {title}", fontsize=9)
+        ax.legend(fontsize=7)
+        ax.tick_params(axis="x", rotation=45)
+        paths.append(out / name)
+        _savefig(fig, paths[-1])
+        plt.close(fig)
+
+    stacked({c: per_layer(f"energy_pj_{c}", 1e-6) for c in components}, "energy (uJ)",
+            "energy per layer by component", "energy_per_layer.png")
+    stacked({"compute": per_layer("compute_cycles"), "stall": per_layer("stall_cycles")}, "cycles",
+            "cycles per layer", "cycles_per_layer.png")
 
     fwd = [r for r in rows if r["phase"] == "forward" and r["algorithmic_ops"]]
     fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(fwd) + 2), 4))
