@@ -247,7 +247,7 @@ class HardwareRun:
                 raise WorkloadError(f"{arch.source_file}: a crossbar holds DST weight states; method "
                                     f"{p.method.name!r} has none (use method gxnor or dst)")
             self.observer = CrossbarObserver(arch, p.net.infos(), batch or p.cfg.batch, weight_N=p.method.N,
-                                             alphabet=operand_alphabet(p.method))
+                                             alphabet=operand_alphabet(p.method), weight_L=p.method.L)
         else:
             self.observer = HardwareObserver(arch, p.net.infos(), batch or p.cfg.batch,
                                              weight_bits(p.method, p.cfg.optimizer), operand_alphabet(p.method))

@@ -91,6 +91,28 @@ def test_adc_conversions_of_a_forward_pass_by_hand():
     assert r["energy_pj_array_cells"] == pytest.approx(g * 0.15 ** 2 * 3.16e-9 * 1e12)
 
 
+def test_device_reads_price_the_cells_the_core_read():
+    """A device-aware core hands continuous reads (w_step 0): the cells are priced at the conductances that read
+    as those values (a stuck-on device at G_max), not at the nominal states."""
+    arch = _arch()
+    info = _dense(0, 3, 2)
+    st = np.array([[1, 1], [0, 2], [1, 1]], np.int16)  # N = 1 workload: values 0, -1, +1
+    x = np.ones((1, 3), np.float32)
+
+    def cells(w, w_step):
+        obs = CrossbarObserver(arch, [info], batch=1, weight_N=1)
+        obs.observe(OperandRecord(info, "forward", "eval", 0, 1, x=x, w=w, x_step=1.0, w_step=w_step, w_state=st))
+        return obs.finish().rows()[0]["energy_pj_array_cells"]
+
+    nominal = (st - 1).astype(np.float32)
+    assert cells(nominal, 0.0) == pytest.approx(cells(nominal, 1.0))  # same values, same conductances
+    stuck = nominal.copy()
+    stuck[0, 0] = 1.0  # the core read weight (0, 0) as +L: its G+ device is stuck at G_max
+    d = arch.device
+    extra = d.g_range * d.v_read ** 2 * d.t_read_s * 1e12  # one device from G_min to G_max, one read
+    assert cells(stuck, 0.0) - cells(nominal, 1.0) == pytest.approx(extra)
+
+
 def test_conv_layer_and_too_many_states_are_refused():
     conv = LayerInfo(0, "conv1", "conv", (8, 8, 1), (6, 6, 4), {"kernel": 3, "stride": 1, "padding": 0})
     with pytest.raises(CrossbarArchError, match="conv1.*dense workloads"):

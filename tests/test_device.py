@@ -8,7 +8,7 @@ import pytest
 
 from neurosim.hw.device import (
     DeviceArray, DeviceError, DeviceParams, conductance_to_weight, levels_needed, state_to_conductance,
-    state_to_weight, steps_per_device,
+    state_to_weight, steps_per_device, weight_to_conductance,
 )
 
 IDEAL = DeviceParams()
@@ -232,3 +232,19 @@ def test_bad_array_arguments() -> None:
         DeviceArray((2, 2), 2, IDEAL, states=np.zeros((3, 2), int))
     with pytest.raises(DeviceError, match="N"):
         DeviceArray((2, 2), 15, IDEAL)
+
+
+@pytest.mark.parametrize("N,mapping", [(0, "differential"), (1, "differential"), (3, "differential"), (3, "reference")])
+def test_weight_to_conductance_inverts_and_matches_the_nominal_states(N, mapping):
+    states = np.arange(2 ** N + 1)
+    L = 2.0
+    v = state_to_weight(states, N, L)
+    gp, gn = weight_to_conductance(v, IDEAL, mapping, L)
+    np.testing.assert_allclose(conductance_to_weight(gp, gn, IDEAL, mapping, L), v, atol=1e-18)
+    ep, en = state_to_conductance(states, N, IDEAL, mapping)
+    np.testing.assert_allclose(gp, ep, rtol=1e-12)
+    np.testing.assert_allclose(gn, en, rtol=1e-12)
+    # off-grid values (conductance errors, read noise) land between; beyond +-L they clip to the device range
+    gp, gn = weight_to_conductance(np.array([0.3, -3.0, 5.0]), IDEAL, mapping, L)
+    assert conductance_to_weight(gp[:1], gn[:1], IDEAL, mapping, L)[0] == pytest.approx(0.3)
+    assert gp.max() <= IDEAL.g_min + IDEAL.g_range + 1e-18 and min(gp.min(), gn.min()) >= IDEAL.g_min - 1e-18

@@ -130,6 +130,29 @@ def test_read_noise_changes_values_not_states():
     assert b.reads[0] == 2
 
 
+def test_every_forward_pass_takes_a_fresh_read():
+    p = prepare("digits_mlp", Overrides(epochs=1, seed=2), device=DeviceModel(read_noise=0.05))
+    x = p.data.x_test[:50]
+    w = p.net.mac_layers[0].weights
+    r0 = int(w.reads[0])
+    s1 = p.net.forward(x, train=False)
+    v1 = w.values.copy()
+    s2 = p.net.forward(x, train=False)
+    assert int(w.reads[0]) == r0 + 2  # one read per pass
+    assert not np.array_equal(v1, w.values) and not np.array_equal(s1, s2)
+    # the draws are counter-based: a twin network replays the same reads exactly
+    q = prepare("digits_mlp", Overrides(epochs=1, seed=2), device=DeviceModel(read_noise=0.05))
+    q.net.forward(x, train=False)
+    np.testing.assert_array_equal(q.net.forward(x, train=False), s2)
+    # without read noise a pass reads nothing new
+    z = prepare("digits_mlp", Overrides(epochs=1, seed=2), device=DeviceModel(write_noise=0.5))
+    wz = z.net.mac_layers[0].weights
+    before = (int(wz.reads[0]), wz.values.copy())
+    z.net.forward(x, train=False)
+    assert int(wz.reads[0]) == before[0]
+    np.testing.assert_array_equal(wz.values, before[1])
+
+
 def test_levels_and_nonlinearity_land_off_state():
     _, w = _pair(N=3, device=DeviceModel(nonlinearity=3.0))
     rng = np.random.default_rng(4)

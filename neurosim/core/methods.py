@@ -114,6 +114,9 @@ class WeightPolicy:
             a[...] = arrays[k]
         self._refresh()
 
+    def read(self) -> None:
+        """Before a forward pass: take a fresh read of the weights (a no-op unless reads are noisy)."""
+
     def _refresh(self) -> None:
         pass
 
@@ -365,8 +368,8 @@ class DSTDeviceWeights(DSTWeights):
     driver does not know a device is stuck or off target, so it keeps sending (and the observers keep pricing)
     the pulse trains. The effective values (``values``, used by forward and backward) are recomputed after every
     update and on load: (state value + conductance error) x gain, stuck weights pinned, times a read-noise factor
-    redrawn for every read. One read of the array is taken per update step (the forward and backward passes of a
-    training step share it), so evaluation between two updates sees one read. Extra checkpoint arrays:
+    redrawn for every read. With read noise, every forward pass (training or evaluation batch) takes a fresh read
+    (:meth:`read`); the backward pass of a training step reuses its forward read. Extra checkpoint arrays:
     ``device_gain``, ``device_stuck`` (0, 1 = stuck on, 2 = stuck off), ``device_error`` (weight units) and
     ``device_reads`` (the read counter).
     """
@@ -417,6 +420,11 @@ class DSTDeviceWeights(DSTWeights):
         self.reads[0] += 1
         self._refresh()
         return c, d
+
+    def read(self) -> None:
+        if self.device.read_noise > 0.0:
+            self.reads[0] += 1
+            self._refresh()
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"state": self.state, "device_gain": self.gain, "device_stuck": self.stuck,

@@ -40,6 +40,8 @@ class Network:
     def forward(self, x: np.ndarray, train: bool, observer: Observer | None = None, batch: int = 0) -> np.ndarray:
         mode = "train" if train else "eval"
         for layer in self.layers:
+            if layer.weights is not None:
+                layer.weights.read()
             if observer is not None:
                 observer.observe(self._record(layer, "forward", mode, batch, x))
             x = layer.forward(x, train)

@@ -22,7 +22,8 @@ Actions, counted with numpy on the real operands of each record:
   partial sums of the activated tiles of a sample are added digitally (``partial_sum_add``: one per column
   per extra partial sum). Comparator readout: one ``integration`` per column of each activated tile and one
   ``comparator`` decision per sample and column. The cells' read energy is V^2 G t_read of every device on a
-  driven row (nominal conductances of the stored states).
+  driven row (nominal conductances of the stored states; when the core trains device-aware, the conductances
+  that read as the values it used, so faults, conductance errors and read noise are priced too).
 - backward: dX = dY W^T on the copy crossbar (W^T, ``copy_crossbar`` periphery) where the file has one,
   else by a transposed read of the same crossbar (dY drives the columns, the rows are sensed by the tile's
   ADCs); not for the first weighted layer (no dX). dY is continuous: bit-serial planes (analog driver:
@@ -63,7 +64,7 @@ import numpy as np
 from ..events import LayerInfo, OperandRecord
 from .crossbar import CrossbarParams, write_cycles
 from .crossbar_arch import ACTIONS, CrossbarArch, CrossbarArchError
-from .device import state_to_conductance, state_to_levels
+from .device import state_to_conductance, state_to_levels, weight_to_conductance
 from .engine import CachedEngine, EngineConfig, Transaction
 from .rows import (PJ_PER_MW_S, ROW_COLUMNS, flush_batch, leakage_shares, report_row, restore_totals,
                    take_totals)
@@ -230,12 +231,17 @@ class CrossbarObserver:
     """Simulates the crossbar accelerator ``arch`` on the operands of a dense network of layers ``infos``.
 
     ``weight_N``: the workload's DST weight space (its states are placed on the crossbar's Z_N); None: the
-    crossbar's own N. ``samples_per_tile``: samples per engine transaction (the pipelining granularity).
+    crossbar's own N. ``weight_L``: its range L (weights in [-L, L]), used to place weights the core read through
+    non-ideal devices on conductances. ``samples_per_tile``: samples per engine transaction (the pipelining
+    granularity).
     """
 
     def __init__(self, arch: CrossbarArch, infos: list[LayerInfo], batch: int, weight_N: int | None = None,
-                 alphabet: OperandAlphabet | None = None, samples_per_tile: int = 10):
+                 alphabet: OperandAlphabet | None = None, samples_per_tile: int = 10, weight_L: float = 1.0):
         self.arch, self.alphabet = arch, alphabet or OperandAlphabet()
+        if not (isinstance(weight_L, (int, float)) and math.isfinite(weight_L) and weight_L > 0):
+            raise ValueError(f"weight_L: must be a finite number > 0, got {weight_L!r}")
+        self.weight_L = float(weight_L)
         for i in infos:
             if i.kind not in ("dense", "bn", "act", "flatten"):
                 raise CrossbarArchError(
@@ -299,12 +305,23 @@ class CrossbarObserver:
         p.rows.append(key)
         return len(p.txs) - 1
 
-    def _conductance(self, info: LayerInfo, states: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(row sums (in,), column sums (out,), copy-row sums) of device conductance; cached until an update."""
-        g = self._g.get(info.index)
+    def _conductance(self, rec: OperandRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(row sums (in,), column sums (out,), copy-row sums) of device conductance.
+
+        Nominal conductances of the stored states (cached until the next update), or, when the core trains
+        device-aware (its weights are continuous reads of discrete states), the conductances that read as the
+        values the core used: conductance errors, faults, variation and read noise then price the cells too.
+        """
+        info = rec.layer
+        read = rec.w_step == 0 and rec.w is not None
+        g = None if read else self._g.get(info.index)
         if g is None:
             a = self.arch
-            gp, gn = state_to_conductance(np.asarray(states, dtype=np.int64) * self.scale, a.N, a.device, a.mapping)
+            if read:
+                gp, gn = weight_to_conductance(rec.w, a.device, a.mapping, self.weight_L)
+            else:
+                gp, gn = state_to_conductance(np.asarray(rec.w_state, dtype=np.int64) * self.scale, a.N, a.device,
+                                              a.mapping)
             ref = a.mapping == "reference"
             ct = -(-gp.shape[1] // self.params.cols)
             rows_g = gp.sum(axis=1) + (gn[:, 0] * ct if ref else gn.sum(axis=1))
@@ -313,7 +330,9 @@ class CrossbarObserver:
             if self.copy is not None:
                 cct = -(-gp.shape[0] // self.copy.cols)
                 copy_g = gp.sum(axis=0) + (gn[0, 0] * cct if ref else gn.sum(axis=0))
-            g = self._g[info.index] = (rows_g, cols_g, copy_g)
+            g = (rows_g, cols_g, copy_g)
+            if not read:
+                self._g[info.index] = g
         return g
 
     # ------------------------------------------------------------------ observer protocol
@@ -361,7 +380,7 @@ class CrossbarObserver:
         n_out = rec.w.shape[1]
         row = self._row(rec.mode, info, "forward", "array")
         row.batches += 1
-        rows_g, _, _ = self._conductance(info, rec.w_state)
+        rows_g, _, _ = self._conductance(rec)
         driven, v2, how = input_planes(x, rec.x_step, self.params)
         prm = self.params
         c = read_counts(driven, v2, rows_g, n_out, prm.rows, prm.cols, prm.adcs_per_tile, prm.readout, self.arch)
@@ -402,7 +421,7 @@ class CrossbarObserver:
         a = self.arch
         last_tx = p.barrier
         if info.index != self.dense[0]:  # dX = dY W^T (the first weighted layer needs none)
-            rows_g, cols_g, copy_g = self._conductance(info, rec.w_state)
+            rows_g, cols_g, copy_g = self._conductance(rec)
             if self.copy is not None:
                 prm = self.copy
                 driven, v2, how = input_planes(dy, 0.0, prm)

@@ -272,6 +272,25 @@ def conductance_to_weight(g_pos: Any, g_neg: Any, params: DeviceParams, mapping:
         params, mapping, L)
 
 
+def weight_to_conductance(values: Any, params: DeviceParams, mapping: str = "differential",
+                          L: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Conductances (g_pos, g_neg) that read as weight ``values``: the inverse of :func:`conductance_to_weight`.
+
+    differential: the device of the weight's sign carries |w|, its partner idles at G_min (as the nominal states
+    sit); reference: one device around the mid-range reference. Clipped to the device range [G_min, G_max].
+    Used for weights the training core read through non-ideal devices (errors, faults, variation, read noise).
+    """
+    _check_mapping(mapping)
+    _check_positive("L", L)
+    v = np.asarray(values, dtype=np.float64) * weight_unit(params, mapping, L)
+    g_max = params.g_min + params.g_range
+    if mapping == "reference":
+        g_ref = params.g_min + 0.5 * params.g_range
+        return np.clip(g_ref + v, params.g_min, g_max), np.full(v.shape, g_ref)
+    return (np.clip(params.g_min + np.maximum(v, 0.0), params.g_min, g_max),
+            np.clip(params.g_min + np.maximum(-v, 0.0), params.g_min, g_max))
+
+
 def state_to_weight(states: Any, N: int, L: float = 1.0) -> np.ndarray:
     """Nominal weight values of state indices: (n / 2^(N-1) - 1) L (float64)."""
     _check_N(N)
