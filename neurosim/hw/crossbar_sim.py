@@ -4,7 +4,10 @@ The memristor-crossbar counterpart of :class:`~neurosim.hw.simulator.HardwareObs
 (``observe(rec)``, ``finish() -> result``, ``state()/load_state()``) and a result with the same API as
 :class:`~neurosim.hw.simulator.HardwareResult`, so :mod:`neurosim.report.hardware` writes the same report.
 
-Mapping (per dense layer). The (in, out) weights are DST state indices held on device pairs (or one device +
+Mapping (per weighted layer). A conv layer's (kh, kw, C, F) weights are unrolled to a (kh*kw*C, F) matrix
+(:mod:`~neurosim.hw.unroll`, the MNSIM / DNN+NeuroSim mapping) and read once per output position, driven by that
+position's input patch; its positions are read one after another, so a sample's read time is their sum. Below,
+"sample" means one read: a sample of a dense layer, an output position of a conv layer. The (in, out) weights are DST state indices held on device pairs (or one device +
 reference column, per ``crossbar.mapping``) of a crossbar cut into ceil(in / rows) x ceil(out / cols) tiles.
 The workload's weight space Z_Nw is placed on the crossbar's Z_Na (``crossbar.N``, Nw <= Na): state n is
 held as n x 2^(Na - Nw), so one workload state is 2^(Na - Nw) device steps.
@@ -37,6 +40,10 @@ Actions, counted with numpy on the real operands of each record:
   at a time; ``column_parallel``: the whole tile), tiles in parallel, each cycle one ``write_pulse``
   latency. A copy crossbar is written too (its own drivers, in parallel: pulses add, time is the maximum).
   The DST state adder is one ``control`` op per weight.
+- conv backward: dX by reads of dY per output position (as above), then the patch gradients are folded back
+  into dX with one digital add (``partial_sum_add``) per overlapping arrival (:func:`~neurosim.hw.unroll.fold_adds`).
+- pool: max-pooling on the digital periphery: k*k - 1 compares (``control``) per output forward, one routing op
+  per input backward.
 - bn / act: digital periphery ops when the file prices them (act: ``activation`` per element, else
   ``control`` per threshold; bn: 2 (forward) / 5 (backward) ``control`` per element; act backward: ``filter``
   per element, else 2 ``control``), else zero with a note; flatten: no operation.
@@ -69,6 +76,7 @@ from .engine import CachedEngine, EngineConfig, Transaction
 from .rows import (PJ_PER_MW_S, ROW_COLUMNS, flush_batch, leakage_shares, report_row, restore_totals,
                    take_totals)
 from .simulator import OperandAlphabet
+from .unroll import conv_geometry, fold_adds, patches
 
 __all__ = ["CrossbarObserver", "CrossbarResult", "CROSSBAR_COLUMNS", "ReadCounts", "input_planes", "read_counts",
            "update_pulses"]
@@ -76,6 +84,7 @@ __all__ = ["CrossbarObserver", "CrossbarResult", "CROSSBAR_COLUMNS", "ReadCounts
 CROSSBAR_COLUMNS = ["write_pulses", "set_pulses", "reset_pulses", "write_cycles", "array_reads", "adc_conversions",
                     "device_energy_pj", "peripheral_energy_pj", "note"]
 _DEVICE_COMPONENTS = ("array_cells", "write_pulse")
+_KINDS = ("dense", "conv", "pool", "bn", "act", "flatten")
 _THRESHOLDS = {"ternary": 2, "multilevel": 2, "sign": 1, "relu": 1, "tanh": 1, "identity": 0}
 
 
@@ -181,6 +190,20 @@ def update_pulses(new_states: np.ndarray, transitions: np.ndarray, N: int, mappi
     return kp, kn
 
 
+def _matrix(a: np.ndarray | None) -> np.ndarray | None:
+    """Weights as the crossbar holds them: (rows, cols); conv (kh, kw, C, F) unrolled to (kh*kw*C, F)."""
+    return None if a is None else a.reshape(-1, a.shape[-1])
+
+
+def _per_sample(seconds: np.ndarray, B: int) -> np.ndarray:
+    """Read time per sample: a conv layer's output positions are read one after another."""
+    return seconds.reshape(B, -1).sum(axis=1)
+
+
+def _positions_note(info: LayerInfo, positions: int) -> str:
+    return f"; conv unrolled: {positions} reads per sample, one per output position" if info.kind == "conv" else ""
+
+
 # ---------------------------------------------------------------------------------------------- rows
 @dataclass
 class XRow:
@@ -243,10 +266,10 @@ class CrossbarObserver:
             raise ValueError(f"weight_L: must be a finite number > 0, got {weight_L!r}")
         self.weight_L = float(weight_L)
         for i in infos:
-            if i.kind not in ("dense", "bn", "act", "flatten"):
+            if i.kind not in _KINDS:
                 raise CrossbarArchError(
                     f"{arch.source_file}: layer {i.name!r} is a {i.kind} layer; crossbar architectures support "
-                    f"dense workloads (dense, bn, act, flatten layers) for now")
+                    f"{', '.join(_KINDS)} layers")
         self.weight_N = arch.N if weight_N is None else int(weight_N)
         if not 0 <= self.weight_N <= arch.N:
             raise CrossbarArchError(
@@ -259,7 +282,7 @@ class CrossbarObserver:
         self.batch, self.samples_per_tile = batch, int(samples_per_tile)
         self.infos = {i.index: i for i in infos}
         self.order = sorted(self.infos)
-        self.dense = [i for i in self.order if self.infos[i].kind == "dense"]
+        self.weighted = [i for i in self.order if self.infos[i].kind in ("dense", "conv")]
         self.params = arch.crossbar
         self.copy = arch.copy_crossbar  # None: backward by a transposed read of the same crossbar
         self.lanes = self.params.cols  # digital periphery: one lane per tile column
@@ -318,10 +341,10 @@ class CrossbarObserver:
         if g is None:
             a = self.arch
             if read:
-                gp, gn = weight_to_conductance(rec.w, a.device, a.mapping, self.weight_L)
+                gp, gn = weight_to_conductance(_matrix(rec.w), a.device, a.mapping, self.weight_L)
             else:
-                gp, gn = state_to_conductance(np.asarray(rec.w_state, dtype=np.int64) * self.scale, a.N, a.device,
-                                              a.mapping)
+                gp, gn = state_to_conductance(_matrix(np.asarray(rec.w_state, dtype=np.int64)) * self.scale, a.N,
+                                              a.device, a.mapping)
             ref = a.mapping == "reference"
             ct = -(-gp.shape[1] // self.params.cols)
             rows_g = gp.sum(axis=1) + (gn[:, 0] * ct if ref else gn.sum(axis=1))
@@ -349,16 +372,16 @@ class CrossbarObserver:
         if new_pass:
             self.samples[rec.mode] += rec.batch_size
             self.batches[rec.mode] += 1
-        if info.kind == "dense":
+        if info.kind in ("dense", "conv"):
             if rec.w_state is None and rec.phase != "update":
                 raise CrossbarArchError(f"{self.arch.source_file}: layer {info.name!r}: the crossbar holds DST "
                                         f"weight states; this method gives none (use method gxnor or dst)")
             getattr(self, f"_{rec.phase}")(rec)
-        elif info.kind in ("bn", "act", "flatten") and rec.phase in ("forward", "backward"):
+        elif info.kind in ("pool", "bn", "act", "flatten") and rec.phase in ("forward", "backward"):
             self._periphery(rec)
         p = self._pending
         p.barrier = len(p.txs) - 1 if p.txs else -1
-        if rec.phase == "update" and info.index == self.dense[-1]:
+        if rec.phase == "update" and info.index == self.weighted[-1]:
             self._bn_updates()
             self.flush()
 
@@ -374,22 +397,35 @@ class CrossbarObserver:
         row.tile_slots += c.tile_slots
         row.note(note)
 
+    def _operands(self, rec: OperandRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(inputs (reads, rows), weights (rows, cols), dY (reads, cols) | None) of a record as crossbar reads:
+        a dense layer reads once per sample; a conv layer once per output position, driven by its patch."""
+        info, B = rec.layer, rec.x.shape[0]
+        if info.kind == "conv":
+            kh, kw, stride, pad = conv_geometry(info.params, info.in_shape, rec.w.shape)
+            x = patches(rec.x, kh, kw, stride, pad)
+        else:
+            x = rec.x.reshape(B, -1)
+        dy = None if rec.dy is None else rec.dy.reshape(-1, rec.dy.shape[-1])
+        return x, _matrix(rec.w), dy
+
     def _forward(self, rec: OperandRecord) -> None:
-        info, x = rec.layer, rec.x.reshape(rec.x.shape[0], -1)
-        B, n_in = x.shape
-        n_out = rec.w.shape[1]
+        info, B = rec.layer, rec.x.shape[0]
+        x, w, _ = self._operands(rec)
+        n_out = w.shape[1]
         row = self._row(rec.mode, info, "forward", "array")
         row.batches += 1
         rows_g, _, _ = self._conductance(rec)
         driven, v2, how = input_planes(x, rec.x_step, self.params)
         prm = self.params
         c = read_counts(driven, v2, rows_g, n_out, prm.rows, prm.cols, prm.adcs_per_tile, prm.readout, self.arch)
-        self._book_read(row, c, f"forward: {how}")
-        self._pairs(row, x, rec.w, rec.x_step)
+        self._book_read(row, c, f"forward: {how}" + _positions_note(info, x.shape[0] // B))
+        self._pairs(row, x, w, rec.x_step)
         p = self._pending
         producer = p.tile_tx.get(self._producer(info), [])
         key = (rec.mode, info.index, "forward")
-        ids = [self._add_tx(key, info, "forward", t, self._cycles(float(c.sample_seconds[s].sum())), "array",
+        seconds = _per_sample(c.sample_seconds, B)
+        ids = [self._add_tx(key, info, "forward", t, self._cycles(float(seconds[s].sum())), "array",
                             producer[t] if t < len(producer) else p.barrier)
                for t, s in enumerate(self._tiles(B))]
         p.tile_tx[info.index] = ids
@@ -410,9 +446,9 @@ class CrossbarObserver:
         row.uniform_nonzero_pairs += B * w.size * x_nz * self.alphabet.weight_nonzero
 
     def _backward(self, rec: OperandRecord) -> None:
-        info, dy = rec.layer, rec.dy.reshape(rec.dy.shape[0], -1)
-        x = rec.x.reshape(rec.x.shape[0], -1)
-        B, n_out = dy.shape
+        info, B = rec.layer, rec.x.shape[0]
+        x, w, dy = self._operands(rec)
+        V, n_out = dy.shape  # V reads: samples (dense) or output positions (conv)
         n_in = x.shape[1]
         row = self._row("train", info, "backward", "array")
         row.batches += 1
@@ -420,7 +456,7 @@ class CrossbarObserver:
         key = ("train", info.index, "backward")
         a = self.arch
         last_tx = p.barrier
-        if info.index != self.dense[0]:  # dX = dY W^T (the first weighted layer needs none)
+        if info.index != self.weighted[0]:  # dX = dY W^T (the first weighted layer needs none)
             rows_g, cols_g, copy_g = self._conductance(rec)
             if self.copy is not None:
                 prm = self.copy
@@ -432,26 +468,32 @@ class CrossbarObserver:
                 driven, v2, how = input_planes(dy, 0.0, prm)
                 c = read_counts(driven, v2, cols_g, n_in, prm.cols, prm.rows, prm.adcs_per_tile, prm.readout, a)
                 how = f"backward dX by a transposed read (dY on the columns): {how}"
-            self._book_read(row, c, how)
-            row.operand_pairs += B * n_in * n_out
-            row.nonzero_pairs += int(np.count_nonzero(dy, axis=0) @ np.count_nonzero(rec.w, axis=0))
-            row.uniform_nonzero_pairs += B * n_in * n_out * self.alphabet.weight_nonzero
+            self._book_read(row, c, how + _positions_note(info, V // B))
+            row.operand_pairs += V * n_in * n_out
+            row.nonzero_pairs += int(np.count_nonzero(dy, axis=0) @ np.count_nonzero(w, axis=0))
+            row.uniform_nonzero_pairs += V * n_in * n_out * self.alphabet.weight_nonzero
+            seconds = _per_sample(c.sample_seconds, B)
             for t, s in enumerate(self._tiles(B)):
-                last_tx = self._add_tx(key, info, "backward", t, self._cycles(float(c.sample_seconds[s].sum())),
+                last_tx = self._add_tx(key, info, "backward", t, self._cycles(float(seconds[s].sum())),
                                        "array", last_tx)
         # dW = X^T dY, digital: one add per nonzero input x output (partial_sum_add)
         adds = int(np.count_nonzero(x)) * n_out
         add = "partial_sum_add" if a.has("partial_sum_add") or not a.has("control") else "control"
+        if info.kind == "conv" and info.index != self.weighted[0]:  # patch gradients folded into dX
+            kh, kw, stride, pad = conv_geometry(info.params, info.in_shape, rec.w.shape)
+            folds = fold_adds(rec.x.shape, kh, kw, stride, pad)
+            adds += folds
+            row.note(f"dX patches folded back digitally ({folds // B} {add} per sample where patches overlap)")
         self._charge(row, add, adds)
-        row.operand_pairs += B * n_in * n_out
+        row.operand_pairs += V * n_in * n_out
         row.nonzero_pairs += int(np.count_nonzero(x, axis=1) @ np.count_nonzero(dy, axis=1))
         x_nz = 1.0 if rec.x_step == 0 else self.alphabet.activation_nonzero
-        row.uniform_nonzero_pairs += B * n_in * n_out * x_nz
+        row.uniform_nonzero_pairs += V * n_in * n_out * x_nz
         lat = lambda name: a.latency(name) if a.has(name) else 0.0  # noqa: E731
-        elems = B * n_out
+        elems = V * n_out
         waves = -(-elems // self.lanes)
         periph = -(-adds // self.lanes) * lat(add)
-        if info.index == self.dense[-1] and a.has("subtractor"):
+        if info.index == self.weighted[-1] and a.has("subtractor"):
             self._charge(row, "subtractor", elems)
             periph += waves * lat("subtractor")
             row.note("output error t - o on the analog subtractor")
@@ -473,7 +515,8 @@ class CrossbarObserver:
         self._g.pop(info.index, None)  # states change: conductances are recomputed on the next read
         cycles = 0
         if rec.transitions is not None and rec.w_state is not None:
-            kp, kn = update_pulses(rec.w_state, rec.transitions, a.N, a.mapping, dev.pulses_per_state, self.scale)
+            kp, kn = update_pulses(_matrix(rec.w_state), _matrix(rec.transitions), a.N, a.mapping,
+                                   dev.pulses_per_state, self.scale)
             set_p = int(kp[kp > 0].sum() + kn[kn > 0].sum())
             reset_p = int(-kp[kp < 0].sum() - kn[kn < 0].sum())
             cyc = write_cycles(kp, kn, self.params.rows, self.params.cols, self.params.write_mode)
@@ -508,7 +551,12 @@ class CrossbarObserver:
             return
         B = rec.x.shape[0] if rec.x is not None else rec.dy.shape[0]
         elems = int(np.prod(info.in_shape))
-        if info.kind == "act" and phase == "forward":
+        if info.kind == "pool":  # max-pool forward: k*k - 1 compares per output; backward: route by the argmax
+            k = int(info.params.get("pool", 2))
+            ops = [("control", k * k - 1 if phase == "forward" else 1)]
+            if phase == "forward":
+                elems = int(np.prod(info.out_shape))
+        elif info.kind == "act" and phase == "forward":
             ops = [("activation", 1)] if a.has("activation") else [
                 ("control", _THRESHOLDS.get(info.params.get("activation", ""), 1))]
         elif info.kind == "act":
