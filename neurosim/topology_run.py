@@ -1,7 +1,9 @@
 """Simulate an imported topology (SCALE-Sim topology CSV or DNN+NeuroSim NetWork.csv) on an architecture.
 
 With no trained model the layers run on seeded random ternary operands of a given density (inference,
-forward only), through the same hardware observer, engine and report as ``neurosim run``.
+forward only), through the same hardware observer, engine and report as ``neurosim run``: the digital
+simulator for a digital architecture, the crossbar simulator for a crossbar one (ternary weights as N = 1 DST
+states, conv layers unrolled onto the arrays).
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from pathlib import Path
 from . import __version__
 from .events import LayerInfo, OperandRecord
 from .hw.arch import Architecture
+from .hw.crossbar_arch import CrossbarArch
+from .hw.crossbar_sim import CrossbarObserver
 from .hw.simulator import HardwareObserver, OperandAlphabet
 from .hw.weight_memory import WeightBits
 from .importers import ImportedLayer, random_operands, read_topology, to_spec_string, total_macs
@@ -40,24 +44,29 @@ def layer_infos(layers: list[ImportedLayer], weight_bits: int = 2, activation_bi
     return infos
 
 
-def simulate_topology(path: Path, arch: Architecture, batch: int = 1, density: float = 0.5, seed: int = 0,
-                      bits: WeightBits | None = None):
+def simulate_topology(path: Path, arch: Architecture | CrossbarArch, batch: int = 1, density: float = 0.5,
+                      seed: int = 0, bits: WeightBits | None = None):
     """Run every layer of the topology once on random ternary operands; return (result, layers, seconds)."""
     layers = read_topology(path)
-    w_bits, a_bits = KIND_BITS[arch.compute_array().kind]
-    infos = layer_infos(layers, w_bits, a_bits)
-    obs = HardwareObserver(arch, infos, batch, bits or WeightBits(stored=w_bits), OperandAlphabet(density, density),
-                           continuous_input=False)
+    alphabet = OperandAlphabet(density, density)
+    if isinstance(arch, CrossbarArch):  # ternary weights held as N = 1 DST states on the crossbar
+        infos = layer_infos(layers, 2, 2)
+        obs = CrossbarObserver(arch, infos, batch, weight_N=1, alphabet=alphabet)
+    else:
+        w_bits, a_bits = KIND_BITS[arch.compute_array().kind]
+        infos = layer_infos(layers, w_bits, a_bits)
+        obs = HardwareObserver(arch, infos, batch, bits or WeightBits(stored=w_bits), alphabet,
+                               continuous_input=False)
     t0 = time.perf_counter()
     for i, (l, info) in enumerate(zip(layers, infos)):
         x, w = random_operands(l, batch, density, "ternary", seed=seed + i)
         obs.observe(OperandRecord(layer=info, phase="forward", mode="eval", batch=0, batch_size=batch, x=x, w=w,
-                                  x_step=1.0, w_step=1.0))
+                                  x_step=1.0, w_step=1.0, w_state=(w + 1).astype("int16")))
     res = obs.finish()
     return res, layers, time.perf_counter() - t0
 
 
-def run_topology(args: argparse.Namespace, arch: Architecture) -> int:
+def run_topology(args: argparse.Namespace, arch: Architecture | CrossbarArch) -> int:
     """`neurosim run --workload TOPOLOGY.csv`: simulate, write summary.json, layers.csv and plots, print."""
     from .cli import _print_hardware
 
