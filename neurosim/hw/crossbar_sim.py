@@ -67,6 +67,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from ..events import LayerInfo, OperandRecord
 from .crossbar import CrossbarParams, write_cycles
@@ -89,45 +90,73 @@ _THRESHOLDS = {"ternary": 2, "multilevel": 2, "sign": 1, "relu": 1, "tanh": 1, "
 
 
 # ---------------------------------------------------------------------------------------------- counting
-def input_planes(x: np.ndarray, step: float, params: CrossbarParams) -> tuple[np.ndarray, np.ndarray, str]:
+@njit(cache=True)
+def _code_scan(x, step):
+    """(exact, top): whether every x is an integer multiple of ``step`` (x == rint(x / step) step) and the
+    largest |code|; one pass, stops at the first inexact value."""
+    top = 0.0
+    for i in range(x.size):
+        v = float(x.flat[i])
+        c = np.rint(v / step)
+        if c * step != v:
+            return False, np.inf
+        top = max(top, abs(c))
+    return True, top
+
+
+@njit(cache=True)
+def _bit_planes(x, bits, step, peak):
+    """Sign-magnitude bit planes (bits, V, n) as uint8: magnitudes |rint(x / step)| (exact codes, step > 0) or
+    rint(|x| / peak (2^bits - 1)) (continuous operands)."""
+    V, n = x.shape
+    out = np.zeros((bits, V, n), np.uint8)
+    full = 2.0 ** bits - 1.0
+    for v in range(V):
+        for i in range(n):
+            a = float(x[v, i])
+            m = int(abs(np.rint(a / step))) if step > 0.0 else (int(np.rint(abs(a) / peak * full)) if peak > 0.0 else 0)
+            for b in range(bits):
+                out[b, v, i] = (m >> b) & 1
+    return out
+
+
+def input_planes(x: np.ndarray, step: float, params: CrossbarParams) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Read planes of inputs ``x`` (B, n) on the input driver: (driven (P, B, n) bool, V^2 factor (P, B, n), how).
 
-    The V^2 factor is the squared row voltage in units of V_read^2 (1 for a driven digital row, x^2 analog).
+    The V^2 factor is the squared row voltage in units of V_read^2: x^2 for the analog driver, None for the
+    digital drivers (1 on every driven row).
     """
-    x = np.asarray(x, dtype=np.float64).reshape(x.shape[0], -1)
+    x = np.asarray(x)
+    x = np.ascontiguousarray(x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)).reshape(
+        x.shape[0], -1)
     drv = params.input_driver
-    codes = np.rint(x / step) if step > 0 else None
-    exact = codes is not None and bool(np.all(codes * step == x))
-    top = float(np.max(np.abs(codes))) if exact and codes.size else math.inf
+    exact, top = _code_scan(x, float(step)) if step > 0 and x.size else (step > 0, 0.0 if step > 0 else math.inf)
     if drv == "analog":
+        x = x.astype(np.float64)
         peak = float(np.max(np.abs(x))) if x.size else 0.0
         scale = peak if (not exact and peak > 0) else max(1.0, peak)  # continuous operands use the full range
         v = x / scale
         return (v != 0)[None], np.square(v)[None], "analog driver: one plane" + (
             f", inputs scaled by 1/{scale:.3g}" if scale != 1.0 else "")
     if drv == "ternary" and top <= 1:
-        d = (codes != 0)[None]
-        return d, d.astype(np.float64), "ternary driver: one plane, zero inputs not driven"
+        return (x != 0)[None], None, "ternary driver: one plane, zero inputs not driven"
     if drv == "binary" and top <= 1:
-        if np.all(np.abs(codes) == 1):
-            d = np.ones((1, *x.shape), bool)
-            return d, d.astype(np.float64), "binary driver: one +-1 plane"
-        d = np.ones((2, *x.shape), bool)
-        return d, d.astype(np.float64), "binary driver: ternary inputs as two +-1 planes"
+        if np.all(np.abs(x) == step):
+            return np.ones((1, *x.shape), bool), None, "binary driver: one +-1 plane"
+        return np.ones((2, *x.shape), bool), None, "binary driver: ternary inputs as two +-1 planes"
     # bit-serial, sign-magnitude: exact codes use as many bits as their largest magnitude, else input_bits
     if exact:
         bits = max(1, int(math.ceil(math.log2(top + 1)))) if top > 0 else 1
-        mag = np.abs(codes).astype(np.int64)
+        planes = _bit_planes(x, bits, float(step), 0.0)
     else:
         bits = params.input_bits
         peak = float(np.max(np.abs(x))) if x.size else 0.0
-        mag = (np.rint(np.abs(x) / peak * (2 ** bits - 1)).astype(np.int64) if peak > 0
-               else np.zeros(x.shape, np.int64))
-    planes = ((mag[None] >> np.arange(bits)[:, None, None]) & 1).astype(bool)
+        planes = _bit_planes(x, bits, 0.0, peak)
+    planes = planes.view(np.bool_)
     if drv == "binary":  # no off level: every row is driven in every plane (signed digits)
         planes = np.ones_like(planes)
     how = f"{drv} driver: {'exact codes' if exact else 'continuous operand'}, bit-serial {bits} plane(s)"
-    return planes, planes.astype(np.float64), how
+    return planes, None, how
 
 
 @dataclass
@@ -146,21 +175,42 @@ class ReadCounts:
     sample_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def read_counts(driven: np.ndarray, v2: np.ndarray, line_g: np.ndarray, n_out: int, in_lines: int, out_lines: int,
-                adcs_per_tile: int, readout: str, arch: CrossbarArch) -> ReadCounts:
-    """Count one read: ``driven`` (P, B, n) rows per plane; ``line_g`` (n,) conductance summed along each input
-    line (S); tiles of ``in_lines`` inputs x ``out_lines`` outputs; ``adcs_per_tile`` ADCs per tile."""
+@njit(cache=True)
+def _tile_activity(driven, in_lines):
+    """One pass over the planes: activated row tiles (P, B, row tiles) and drives per input line (n,)."""
     P, B, n = driven.shape
-    rt, ct = -(-n // in_lines), -(-n_out // out_lines)
-    pad = rt * in_lines - n
-    act = np.pad(driven, ((0, 0), (0, 0), (0, pad))).reshape(P, B, rt, in_lines).any(axis=3)  # (P, B, rt)
+    rt = (n + in_lines - 1) // in_lines
+    act = np.zeros((P, B, rt), np.bool_)
+    drives = np.zeros(n, np.int64)
+    for p in range(P):
+        for b in range(B):
+            row = driven[p, b]
+            for t in range(rt):
+                hit = np.uint8(0)
+                for i in range(t * in_lines, min(n, (t + 1) * in_lines)):
+                    r = row[i]
+                    drives[i] += r
+                    hit |= r
+                act[p, b, t] = hit != 0
+    return act, drives
+
+
+def read_counts(driven: np.ndarray, v2: np.ndarray | None, line_g: np.ndarray, n_out: int, in_lines: int,
+                out_lines: int, adcs_per_tile: int, readout: str, arch: CrossbarArch) -> ReadCounts:
+    """Count one read: ``driven`` (P, B, n) rows per plane (``v2``: their V^2 factors, None: 1 where driven);
+    ``line_g`` (n,) conductance summed along each input line (S); tiles of ``in_lines`` inputs x ``out_lines``
+    outputs; ``adcs_per_tile`` ADCs per tile."""
+    P, B, n = driven.shape
+    ct = -(-n_out // out_lines)
+    act, drives = _tile_activity(np.ascontiguousarray(driven).view(np.uint8), int(in_lines))  # act: (P, B, row tiles)
     n_act = int(act.sum())
     per_sample = act.sum(axis=(0, 2))  # activated row tiles x planes per sample (partial sums per column)
     planes_b = act.any(axis=2).sum(axis=0)  # active planes per sample
     dev = arch.device
-    c = ReadCounts(array_reads=n_act * ct, row_drives=int(driven.sum()))
+    c = ReadCounts(array_reads=n_act * ct, row_drives=int(drives.sum()))
     c.cell_reads = c.row_drives * n_out
-    c.cells_pj = float(v2.sum(axis=(0, 1)) @ line_g) * dev.v_read ** 2 * dev.t_read_s * 1e12
+    v2_lines = drives.astype(np.float64) if v2 is None else v2.sum(axis=(0, 1))
+    c.cells_pj = float(v2_lines @ line_g) * dev.v_read ** 2 * dev.t_read_s * 1e12
     c.tile_slots = n_act * ct * in_lines * out_lines
     t = planes_b * arch.latency("array_read")
     if readout == "adc":
