@@ -240,6 +240,27 @@ def update_pulses(new_states: np.ndarray, transitions: np.ndarray, N: int, mappi
     return kp, kn
 
 
+@njit(cache=True)
+def _line_sums(states, scale, table_p, table_n):
+    """Per-row and per-column sums of the G+ and G- conductances of workload states (rows, cols) placed on the
+    crossbar as state x ``scale``, from per-state tables: (row G+, row G-, column G+, column G-)."""
+    R, C = states.shape
+    rp = np.zeros(R)
+    rn = np.zeros(R)
+    cp = np.zeros(C)
+    cn = np.zeros(C)
+    for i in range(R):
+        for j in range(C):
+            s = states[i, j] * scale
+            gp = table_p[s]
+            gn = table_n[s]
+            rp[i] += gp
+            rn[i] += gn
+            cp[j] += gp
+            cn[j] += gn
+    return rp, rn, cp, cn
+
+
 def _matrix(a: np.ndarray | None) -> np.ndarray | None:
     """Weights as the crossbar holds them: (rows, cols); conv (kh, kw, C, F) unrolled to (kh*kw*C, F)."""
     return None if a is None else a.reshape(-1, a.shape[-1])
@@ -390,19 +411,22 @@ class CrossbarObserver:
         g = None if read else self._g.get(info.index)
         if g is None:
             a = self.arch
+            ref = a.mapping == "reference"
             if read:
                 gp, gn = weight_to_conductance(_matrix(rec.w), a.device, a.mapping, self.weight_L)
-            else:
-                gp, gn = state_to_conductance(_matrix(np.asarray(rec.w_state, dtype=np.int64)) * self.scale, a.N,
-                                              a.device, a.mapping)
-            ref = a.mapping == "reference"
-            ct = -(-gp.shape[1] // self.params.cols)
-            rows_g = gp.sum(axis=1) + (gn[:, 0] * ct if ref else gn.sum(axis=1))
-            cols_g = gp.sum(axis=0) + (0.0 if ref else gn.sum(axis=0))
+                rp, rn, cp, cn = gp.sum(axis=1), gn.sum(axis=1), gp.sum(axis=0), gn.sum(axis=0)
+                g_ref = float(gn.flat[0]) if gn.size else 0.0
+            else:  # nominal: one conductance per state, summed along the lines without a per-device array
+                tp, tn = state_to_conductance(np.arange(2 ** a.N + 1), a.N, a.device, a.mapping)
+                st = np.ascontiguousarray(_matrix(np.asarray(rec.w_state)))
+                rp, rn, cp, cn = _line_sums(st, self.scale, np.asarray(tp, np.float64), np.asarray(tn, np.float64))
+                g_ref = float(tn[0])
+            n_rows, n_cols = rp.size, cp.size
+            rows_g = rp + (g_ref * -(-n_cols // self.params.cols) if ref else rn)
+            cols_g = cp + (0.0 if ref else cn)
             copy_g = None
             if self.copy is not None:
-                cct = -(-gp.shape[0] // self.copy.cols)
-                copy_g = gp.sum(axis=0) + (gn[0, 0] * cct if ref else gn.sum(axis=0))
+                copy_g = cp + (g_ref * -(-n_rows // self.copy.cols) if ref else cn)
             g = (rows_g, cols_g, copy_g)
             if not read:
                 self._g[info.index] = g
