@@ -14,7 +14,7 @@ def digits():
 
 
 def _cfg(**kw) -> SelfTrainConfig:
-    base = dict(hidden=32, batch=10, gamma=1.0, window=400, max_epochs=3, gains=(3.0, 2.0))
+    base = dict(hidden=32, batch=10, gamma=1.0, window=400, max_epochs=3, gains=(3.0, 2.0), warmup=0)
     return SelfTrainConfig(**{**base, **kw})
 
 
@@ -85,3 +85,31 @@ def test_control_unit_stops_sooner_with_larger_decay(digits):
     assert runs[3.0].tally.samples < runs[1.2].tally.samples, {d: r.tally.samples for d, r in runs.items()}
     last = runs[3.0].history[-1]
     assert last["moved"] == 0 or runs[3.0].cfg.gamma * last["rate"] * runs[3.0].cfg.batch < 0.5
+
+
+def test_warmup_holds_the_rate(digits):
+    xtr, ytr, _, _ = digits
+    kw = dict(window=200, tol=0.5, max_epochs=3)  # tol 0.5: nearly every window is a plateau
+    free = SelfTrainer(cfg=_cfg(**kw), n_in=64).train(xtr, ytr)
+    held = SelfTrainer(cfg=_cfg(warmup=1500, **kw), n_in=64).train(xtr, ytr)
+    first = lambda tr: next(h["samples"] for h in tr.history if h["rate"] < tr.cfg.rate)  # noqa: E731
+    assert first(free) < 1500 < first(held), (first(free), first(held))
+    assert all(h["rate"] == held.cfg.rate for h in held.history if h["samples"] <= 1500)
+
+
+def test_noise_levels_are_paired(digits):
+    """One seed at different noise levels: same init, data order and random draws; only the noise scales."""
+    xtr, ytr, _, _ = digits
+    runs = {nz: SelfTrainer(cfg=_cfg(noise=nz), n_in=64) for nz in (0.0, 0.5, 1.0)}
+    for tr in runs.values():
+        tr.train(xtr, ytr, max_updates=1)
+    base = runs[0.0]
+    for tr in runs.values():
+        assert np.array_equal(tr.order, base.order)
+        assert all(np.array_equal(p.normal.states, q.normal.states) for p, q in zip(tr.pairs, base.pairs))
+    g = {nz: tr.pairs[0].normal.devices.conductances()[0] for nz, tr in runs.items()}
+    d1, d2 = g[0.5] - g[0.0], g[1.0] - g[0.0]
+    dev = base.pairs[0].normal.device
+    inner = np.all([(v > dev.g_min) & (v < dev.g_max) for v in g.values()], axis=0)  # not clipped
+    assert np.abs(d1).max() > 0
+    np.testing.assert_allclose(d2[inner], 2.0 * d1[inner], rtol=1e-6, atol=1e-18)
