@@ -65,3 +65,18 @@ def test_reproduce_writes_files(tmp_path: Path, result: dict, monkeypatch: pytes
     assert (tmp_path / "binary_crossbar_tables.csv").exists() and (tmp_path / "binary_crossbar_tables.json").exists()
     text = bc.print_tables(r)
     assert "binarize_at_test" in text and "stochastic_64" in text
+
+
+def test_learning_rate_search_keeps_the_best_validation() -> None:
+    net, _, rec = bc.select_lr("reference", DIGITS, None, 3, 0, (0.001, 0.01), 100.0)
+    vals = rec["validation"]
+    assert set(vals) == {"0.001", "0.01"}
+    assert vals[f"{rec['lr_start']:g}"] == max(vals.values()) and rec["lr_fin"] == rec["lr_start"] / 100.0
+    assert net is not None
+
+
+def test_saturation_counts_large_tanh_outputs() -> None:
+    w = np.array([[1.0, 0.0], [0.0, 0.1]])
+    layers = [(w, np.zeros(2)), (np.ones((2, 1)), np.zeros(1))]
+    x = np.array([[5.0, 5.0], [-5.0, 1.0]])  # tanh: (1.0, 0.46), (-1.0, 0.1) -> 2 of 4 above 0.9
+    assert bc.saturation(layers, x) == [0.5]
