@@ -32,8 +32,8 @@ for the forward pass, copy crossbar W^T for the backward pass, both written by e
   the bound, near rate 0.05-0.15 with the defaults). ``max_epochs`` is only a safety cap. So the decay rate
   sets how many windows it takes to shrink the rate from ``rate`` to the frozen point: larger decay -> fewer
   iterations, as in the seed (140k / 76k / 50k there).
-- chosen values (and why; found on MNIST with seeds 0-2 at decay 1.8 / 1.5 / 1.2, noise 0; accuracies are
-  means over the seeds named):
+- chosen values (and why; found on MNIST at noise 0 and decay 1.8 / 1.5 / 1.2, seed 0 unless more seeds are
+  named, then the mean over them):
   ``window`` = 1500 samples and ``tol`` = 0.03: with ``tol`` = 0 and ``window`` = 2000 (the earlier
   default) a noisy window error almost always set a new best, the rate hardly decayed and every run hit
   max_epochs, so the decay rate did not change the iteration count; a 3 % relative margin makes a plateau
