@@ -145,17 +145,12 @@ def test_conv_unrolled_reads_equal_the_dense_reads_of_its_patches(stride, pad):
     B, H, C, F, k = 2, 7, 3, 5, 3
     x = rng.integers(-1, 2, (B, H, H, C)).astype(np.float32)
     np.testing.assert_array_equal(patches(x, k, k, stride, pad), _patches_by_loops(x, k, stride, pad))
-    # fold adds: every in-bounds patch element lands on its input; all arrivals but the first are adds
-    hits = np.zeros((B, H, H, C), np.int64)
-    OH = (H + 2 * pad - k) // stride + 1
-    for oh in range(OH):
-        for ow in range(OH):
-            for i in range(k):
-                for j in range(k):
-                    ih, iw = oh * stride - pad + i, ow * stride - pad + j
-                    if 0 <= ih < H and 0 <= iw < H:
-                        hits[:, ih, iw] += 1
+    # fold adds: every in-bounds patch element lands on its input; all arrivals but the first are adds.
+    # Patches of an image of input ids (padding reads 0) say which input each patch element lands on.
+    ids = np.arange(1, x.size + 1).reshape(x.shape)
+    hits = np.bincount(_patches_by_loops(ids, k, stride, pad).ravel(), minlength=x.size + 1)[1:]
     assert fold_adds(x.shape, k, k, stride, pad) == int(np.maximum(hits - 1, 0).sum())
+    OH = (H + 2 * pad - k) // stride + 1
 
     arch = _arch(rows=8, cols=4, adc_share=2)
     conv = LayerInfo(0, "conv1", "conv", (H, H, C), (OH, OH, F), {"kernel": k, "stride": stride, "padding": pad},

@@ -114,7 +114,12 @@ def _bit_planes(x, bits, step, peak):
     for v in range(V):
         for i in range(n):
             a = float(x[v, i])
-            m = int(abs(np.rint(a / step))) if step > 0.0 else (int(np.rint(abs(a) / peak * full)) if peak > 0.0 else 0)
+            if step > 0.0:
+                m = int(abs(np.rint(a / step)))
+            elif peak > 0.0:
+                m = int(np.rint(abs(a) / peak * full))
+            else:
+                m = 0
             for b in range(bits):
                 out[b, v, i] = (m >> b) & 1
     return out
@@ -130,7 +135,7 @@ def input_planes(x: np.ndarray, step: float, params: CrossbarParams) -> tuple[np
     x = np.ascontiguousarray(x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)).reshape(
         x.shape[0], -1)
     drv = params.input_driver
-    exact, top = _code_scan(x, float(step)) if step > 0 and x.size else (step > 0, 0.0 if step > 0 else math.inf)
+    exact, top = _code_scan(x, float(step)) if step > 0 else (False, math.inf)
     if drv == "analog":
         x = x.astype(np.float64)
         peak = float(np.max(np.abs(x))) if x.size else 0.0
@@ -476,7 +481,7 @@ class CrossbarObserver:
         a dense layer reads once per sample; a conv layer once per output position, driven by its patch."""
         info, B = rec.layer, rec.x.shape[0]
         if info.kind == "conv":
-            kh, kw, stride, pad = conv_geometry(info.params, info.in_shape, rec.w.shape)
+            kh, kw, stride, pad = conv_geometry(info.params, rec.w.shape)
             x = patches(rec.x, kh, kw, stride, pad)
         else:
             x = rec.x.reshape(B, -1)
@@ -554,7 +559,7 @@ class CrossbarObserver:
         adds = int(np.count_nonzero(x)) * n_out
         add = "partial_sum_add" if a.has("partial_sum_add") or not a.has("control") else "control"
         if info.kind == "conv" and info.index != self.weighted[0]:  # patch gradients folded into dX
-            kh, kw, stride, pad = conv_geometry(info.params, info.in_shape, rec.w.shape)
+            kh, kw, stride, pad = conv_geometry(info.params, rec.w.shape)
             folds = fold_adds(rec.x.shape, kh, kw, stride, pad)
             adds += folds
             row.note(f"dX patches folded back digitally ({folds // B} {add} per sample where patches overlap)")

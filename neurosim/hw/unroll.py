@@ -13,7 +13,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 __all__ = ["conv_geometry", "patches", "fold_adds"]
 
 
-def conv_geometry(params: dict, in_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+def conv_geometry(params: dict, w_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     """(kh, kw, stride, padding) of a conv layer from its LayerInfo params and weight shape."""
     return int(w_shape[0]), int(w_shape[1]), int(params.get("stride", 1)), int(params.get("padding", 0))
 
