@@ -1,0 +1,11 @@
+"""GXNOR's gated XNOR lane (seed 001): ternary x ternary, wakes only when both operands are nonzero."""
+from . import ComputeKind
+
+KIND = ComputeKind(
+    name="gated_xnor", order=0,
+    description="gated XNOR + bitcount: a lane fires only on a pair of nonzero ternary operands (resting 5/9 for "
+                "uniform operands)",
+    fires="both", per_pair=("gate_check",), per_event=("xnor",), per_busy_cycle=("bitcount_add",),
+    rest_required=True, operand_bits=(2, 2),
+    units={"gate_check": "operand pair (zero test of both codes)", "xnor": "firing lane (one XNOR)",
+           "bitcount_add": "busy output cycle (one popcount tree + accumulate)", "rest": "resting lane-slot"})
