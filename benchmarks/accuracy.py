@@ -24,7 +24,7 @@ def main() -> None:
     ap.add_argument("--out", default="reports/bench-accuracy")
     args = ap.parse_args()
     set_threads(args.threads)
-    from neurosim.run import Overrides, prepare, train_and_report
+    from neurosim.pipeline import Overrides, prepare, train_and_report
 
     runs = {"gxnor_cnn": ("mnist_cnn", "gxnor", args.epochs_cnn), "fp_cnn": ("mnist_cnn", "fp", args.epochs_cnn),
             "gxnor_mlp": ("mnist_mlp", "gxnor", args.epochs_mlp), "digits": ("digits_mlp", "gxnor", None)}

@@ -124,6 +124,40 @@ def _self_training(data: str) -> dict:
     return out
 
 
+# the crossbar energy keys were action names before the component model (issue "One hardware model"): old key ->
+# the component that now carries that energy (cells and reads both belong to the crossbar tile)
+CROSSBAR_RENAMES = {"array_read": "crossbar", "array_cells": "crossbar", "adc_conversion": "adc",
+                    "partial_sum_add": "shift_adder", "write_pulse": "write_driver", "integration": "comparator",
+                    "comparator": "comparator", "activation": "neuron", "subtractor": "subtractor",
+                    "filter": "filter", "sign": "sign_unit", "control": "control", "leakage": None}
+
+
+def rename_crossbar_keys(obj):
+    """Old crossbar snapshots in the component names of today (sums where two old keys map to one component)."""
+    if isinstance(obj, list):
+        return [rename_crossbar_keys(v) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    xbar = any(k in obj for k in ("array_read", "energy_pj_array_read"))
+    for k, v in obj.items():
+        v = rename_crossbar_keys(v)
+        base = k[len("energy_pj_"):] if k.startswith("energy_pj_") else k
+        prefix = "energy_pj_" if k.startswith("energy_pj_") else ""
+        if xbar and base in CROSSBAR_RENAMES and isinstance(v, (int, float, str)):
+            new = CROSSBAR_RENAMES[base]
+            if new is None:
+                continue
+            key = prefix + new
+            try:
+                out[key] = float(out.get(key, 0.0)) + float(v or 0.0)
+            except ValueError:
+                out[key] = v
+        else:
+            out[k] = v
+    return out
+
+
 def _differs(a, b) -> bool:
     for x, y in ((a, b), (b, a)):
         if isinstance(x, str):
@@ -173,12 +207,17 @@ def main() -> int:
     c.add_argument("old")
     c.add_argument("new")
     c.add_argument("--limit", type=int, default=200)
+    c.add_argument("--rename-crossbar", action="store_true",
+                   help="map the old crossbar energy keys (action names) onto today's component names first")
     args = ap.parse_args()
     if args.cmd == "snap":
         snapshot = snap(Path(args.out), args.data, args.quick)
         emit({"runs": len(snapshot), "out": args.out})
         return 0
-    diffs = compare(json.loads(Path(args.old).read_text()), json.loads(Path(args.new).read_text()))
+    old = json.loads(Path(args.old).read_text())
+    if args.rename_crossbar:
+        old = rename_crossbar_keys(old)
+    diffs = compare(old, json.loads(Path(args.new).read_text()))
     for d in diffs[:args.limit]:
         print(d)
     emit({"differences": len(diffs)})

@@ -4,8 +4,9 @@ The hardware observer calls ``layer_costs`` for every product of every training 
 per batch (training alone: ~33 ms per CNN batch, ~7 ms per MLP batch, on 2 cores). Seeded ternary operands:
 activations and weights ~55 % zeros, conv dy as it comes out of 2x2 max-pool backward (~75 % zeros).
 Architecture as arch_configs/gxnor.yaml: gated_xnor, 256 lanes, 4 arrays, gating (``--kind``/``--policy``
-to change). ``method="bits"`` (packed words, the default) is timed against ``method="bytes"`` (the per-pair
-byte scan the module started with; conv dX had no implementation before, its byte kernel is the new one).
+to change). ``bits`` (the library's packed-word kernels) is timed against ``bytes``
+(:func:`neurosim.testing.byte_kernels.layer_costs_bytes`, the per-pair byte scan the module started with, kept
+as a test oracle; conv dX had no implementation before, its byte kernel is the new one).
 
     python benchmarks/costs_speed.py [--threads 2] [--repeats 7] [--before {full,one,none}]
 
@@ -89,10 +90,13 @@ def mlp_calls(rng, B: int) -> list[tuple[str, dict]]:
 
 
 def _run(call: dict, method: str, kind: str, policy: str):
+    """One ``layer_costs`` call by ``method``: ``bits`` (the library) or ``bytes`` (the byte-scan oracle)."""
     from neurosim.hw.costs import layer_costs
+    from neurosim.testing.byte_kernels import layer_costs_bytes
 
     c = dict(call)
-    return layer_costs(kind, policy, LANES, ARRAYS, c.pop("x"), c.pop("w"), c.pop("layer"), method=method, **c)
+    fn = layer_costs if method == "bits" else layer_costs_bytes
+    return fn(kind, policy, LANES, ARRAYS, c.pop("x"), c.pop("w"), c.pop("layer"), **c)
 
 
 def median_ms(call: dict, method: str, kind: str, policy: str, repeats: int) -> float:

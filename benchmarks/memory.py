@@ -16,7 +16,7 @@ from _common import emit, parser, set_threads  # noqa: E402
 CHILD = """
 import sys
 from neurosim.core.train import train
-from neurosim.run import Overrides, prepare
+from neurosim.pipeline import Overrides, prepare
 p = prepare("mnist_cnn", Overrides(epochs=int(sys.argv[1])), sys.argv[2] if len(sys.argv) > 2 else None)
 train(p.net, p.data, p.cfg, progress=False)
 """

@@ -21,7 +21,7 @@ def main() -> None:
     args = ap.parse_args()
     set_threads(args.threads)
     from neurosim.core.train import train
-    from neurosim.run import Overrides, prepare
+    from neurosim.pipeline import Overrides, prepare
 
     rows = []
     print(f"{'N':>3} {'states':>7} {'bits':>5} {'val %':>7} {'test %':>7}")

@@ -21,7 +21,7 @@ def _train(workload: str, data_dir, n: int, batch: int, arch) -> tuple[float, fl
     from neurosim.core.counting import CountingObserver
     from neurosim.core.train import train
     from neurosim.events import ObserverGroup
-    from neurosim.run import HardwareRun, Overrides, prepare
+    from neurosim.pipeline import HardwareRun, Overrides, prepare
 
     p = prepare(workload, Overrides(epochs=1, batch=batch), data_dir)
     p.data.x_train, p.data.y_train = p.data.x_train[:n], p.data.y_train[:n]
@@ -61,7 +61,7 @@ def overhead(net: str, data_dir, batches: int, batch: int, repeats: int) -> dict
 
 
 def inference(data_dir, batch: int = 1000) -> dict:
-    from neurosim.run import HardwareRun, Overrides, prepare
+    from neurosim.pipeline import HardwareRun, Overrides, prepare
     from neurosim.hw.arch import load_arch
 
     arch = load_arch("gxnor")

@@ -21,7 +21,7 @@ from _common import emit, parser, set_threads  # noqa: E402
 def ours(workload: str, data_dir, n: int, batch: int, observer: bool) -> float:
     from neurosim.core.counting import CountingObserver
     from neurosim.core.train import train
-    from neurosim.run import Overrides, prepare
+    from neurosim.pipeline import Overrides, prepare
 
     p = prepare(workload, Overrides(epochs=1, batch=batch), data_dir)
     p.data.x_train, p.data.y_train = p.data.x_train[:n], p.data.y_train[:n]
@@ -34,7 +34,7 @@ def worker(args) -> None:
     """One measurement in this (fresh) process: ours with/without observer, or torch."""
     if args.worker == "torch":
         from torch_gxnor import train_torch
-        from neurosim.run import Overrides, prepare
+        from neurosim.pipeline import Overrides, prepare
 
         p = prepare({"mlp": "mnist_mlp", "cnn": "mnist_cnn"}[args.net], Overrides(epochs=1), args.data)
         n = args.batches * args.batch

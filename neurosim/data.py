@@ -258,6 +258,22 @@ def _parse_split(spec: Mapping, key: str, pools: Mapping, default: str, src: str
     return pool, int(value[0]), int(value[1])
 
 
+def _data_dir_for(name: str, data_dir: str | Path | None, need: list[str], source: str) -> Path:
+    """resolve_data_dir, its error naming the workload file (dataset.name) that asked for the data."""
+    try:
+        return resolve_data_dir(name, data_dir, need=need)
+    except DataError as e:
+        raise DataError(f"{source}: dataset.name: {e}") from None
+
+
+def _pool_for(name: str, info: DatasetInfo, folder: Path | None, pool: str, source: str):
+    """_load_pool, its error (which names the data file) prefixed with the workload file that uses it."""
+    try:
+        return _load_pool(name, info, folder, pool)
+    except DataError as e:
+        raise DataError(f"{source}: dataset: {e}") from None
+
+
 def load_dataset(spec: dict, data_dir: str | Path | None = None, seed: int = 0, source: str = "<workload>") -> Dataset:
     """Build a Dataset from a workload's `dataset:` mapping (name, files, train/validation/test ranges, shuffle)."""
     if not isinstance(spec, Mapping):
@@ -287,9 +303,9 @@ def load_dataset(spec: dict, data_dir: str | Path | None = None, seed: int = 0, 
                                 f"{pa} files; allowed: disjoint ranges")
 
     pools_needed = sorted({p for p, _, _ in used.values()})
-    folder = None if info.kind == "sklearn" else resolve_data_dir(
-        name, data_dir, need=[f for p in pools_needed for f in info.pools[p]])
-    data = {p: _load_pool(name, info, folder, p) for p in pools_needed}
+    folder = None if info.kind == "sklearn" else _data_dir_for(
+        name, data_dir, [f for p in pools_needed for f in info.pools[p]], source)
+    data = {p: _pool_for(name, info, folder, p, source) for p in pools_needed}
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for key in _SPLITS:
         if splits[key] is None:

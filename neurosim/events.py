@@ -53,6 +53,7 @@ class OperandRecord:
     x_step: float = 0.0  # x is an integer multiple of x_step (0: continuous values)
     w_step: float = 0.0
     w_state: np.ndarray | None = None  # DST: integer state indices (N+1 bits), same shape as w
+    w_conductance: tuple[np.ndarray, np.ndarray] | None = None  # device-aware: (G+, G-) of w's read, (rows, cols)
     transitions: np.ndarray | None = None  # update: signed state change per weight (int16)
     changed: int = 0  # update: weights whose stored state changed
     distance: int = 0  # update: total |state change| (states moved, summed)

@@ -74,7 +74,7 @@ def _dup_name(d):
 
 
 BAD = [
-    ("unknown_top", _set(("cpu",), 1), "cpu", "allowed: name"),
+    ("unknown_top", _set(("colour",), 1), "colour", "allowed: name"),
     ("unknown_class", _set(("components", 1, "class"), "tcam"), "components[1].class", "allowed: dram"),
     ("unknown_action", _set(("components", PE, "actions", "mult"), {"energy_pj": 1, "source": "x"}),
      "components[3].actions.mult", "allowed: gate_check, xnor, bitcount_add, rest"),

@@ -1,12 +1,28 @@
-"""Cost kernels (numba, closed forms) against the brute-force per-cycle reference, plus closed-form checks."""
+"""Cost kernels (numba, closed forms) against the brute-force per-cycle reference and the byte kernels (the
+oracles of neurosim.testing), plus closed-form checks."""
+import ast
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from neurosim.hw import costs, reference
-from neurosim.hw.costs import KINDS, POLICIES, PRODUCTS, layer_costs, product_costs
-from neurosim.hw.reference import reference_costs
+from neurosim.hw import costs
+from neurosim.hw.costs import POLICIES, PRODUCTS, CostOptions, layer_costs, product_costs
+from neurosim.hw.costs.bits import _pack_cols, _pack_rows, _transpose_bits
+from neurosim.hw.costs.conv_vectors import _dx_patches
+from neurosim.hw.costs.geometry import ConvGeometry
+from neurosim.hw.costs.packed import _ConvBits, _zero_row_after_each
+from neurosim.hw.costs.scans import _segments
+from neurosim.hw.kinds import ComputeKind, kind_names, kinds
+from neurosim.shapes import conv_output_size
+from neurosim.testing import reference
+from neurosim.testing.byte_kernels import layer_costs_bytes
+from neurosim.testing.reference import reference_costs
+
+KINDS = kind_names()
+METHODS = (layer_costs, layer_costs_bytes)  # the packed-word kernels and the per-pair byte scan
 
 FIELDS = ("compute_cycles", "outputs", "operand_pairs", "nonzero_pairs", "fired", "busy_cycles", "output_cycles",
           "tile_outputs")
@@ -26,7 +42,7 @@ def _assert_same(res, ref):
     np.testing.assert_array_equal(res.tile_cycles, ref["tile_cycles"])
     assert res.utilization == pytest.approx(ref["utilization"], rel=1e-12)
     assert res.per_array_cycles.sum() == res.output_cycles
-    assert res.actions["rest"] + res.fired == res.output_cycles * res.lanes
+    assert res.actions[kinds()[res.kind].rest] + res.fired == res.output_cycles * res.lanes
 
 
 def _random_case(seed):
@@ -62,28 +78,18 @@ def _random_case(seed):
 def test_kernels_match_reference(seed):
     kind, policy, lanes, arrays, x, w, layer, dy, product, tile = _random_case(seed)
     ref = reference_costs(kind, policy, lanes, arrays, x, w, layer, dy=dy, product=product, tile_outputs=tile)
-    for method in costs.METHODS:
-        res = layer_costs(kind, policy, lanes, arrays, x, w, layer, dy=dy, product=product, tile_outputs=tile,
-                          method=method)
+    for method in METHODS:
+        res = method(kind, policy, lanes, arrays, x, w, layer, dy=dy, product=product, tile_outputs=tile)
         _assert_same(res, ref)
-
-
-@pytest.fixture
-def conv_paths(monkeypatch):
-    """Set the conv path switches of the bit kernels (both exact; normally chosen by a cost estimate)."""
-    def set_paths(scan: str, build: str) -> None:
-        monkeypatch.setattr(costs, "_CONV_PATH", scan)
-        monkeypatch.setattr(costs, "_COLUMNS_BUILD", build)
-    return set_paths
 
 
 @pytest.mark.parametrize("paths", [("rows", "direct"), ("rows", "transpose"), ("cols", "direct"),
                                    ("cols", "transpose")])
 @pytest.mark.parametrize("seed", range(12))
-def test_conv_paths_match_reference(seed, paths, conv_paths):
+def test_conv_paths_match_reference(seed, paths):
     """Every conv path of the bit kernels (patch scan / position-sliced scan, columns built directly / by a
     bit transpose) against the reference, gated_xnor (the only kind whose busy chunks need a scan)."""
-    conv_paths(*paths)
+    opts = CostOptions(*paths)
     rng = np.random.default_rng(1000 + seed)
     B, C, F = int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 5))
     H, W = int(rng.integers(3, 8)), int(rng.integers(3, 8))
@@ -96,7 +102,7 @@ def test_conv_paths_match_reference(seed, paths, conv_paths):
     for product in ("forward", "dx", "dw"):
         for policy in POLICIES:
             args = ("gated_xnor", policy, lanes, arrays, x, w, layer)
-            _assert_same(layer_costs(*args, dy=dy, product=product),
+            _assert_same(layer_costs(*args, dy=dy, product=product, options=opts),
                          reference_costs(*args, dy=dy, product=product))
 
 
@@ -130,8 +136,7 @@ def test_bits_match_bytes_on_larger_shapes(seed):
     kind, policy, lanes, arrays, x, w, layer, dy, tile = _large_case(seed)
     for product in PRODUCTS:
         a = layer_costs(kind, policy, lanes, arrays, x, w, layer, dy=dy, product=product, tile_outputs=tile)
-        b = layer_costs(kind, policy, lanes, arrays, x, w, layer, dy=dy, product=product, tile_outputs=tile,
-                        method="bytes")
+        b = layer_costs_bytes(kind, policy, lanes, arrays, x, w, layer, dy=dy, product=product, tile_outputs=tile)
         assert a.actions == b.actions, product
         for f in FIELDS:
             assert getattr(a, f) == getattr(b, f), (product, f)
@@ -140,7 +145,7 @@ def test_bits_match_bytes_on_larger_shapes(seed):
 
 
 @pytest.mark.parametrize("paths", [("rows", "direct"), ("cols", "transpose"), ("cols", "direct")])
-def test_conv_paths_on_larger_shapes(paths, conv_paths):
+def test_conv_paths_on_larger_shapes(paths):
     """The forced conv paths on MNIST-like shapes (several words, lanes 256 and 100) against the byte scan."""
     rng = np.random.default_rng(3)
     x, w = _ternary(rng, (3, 12, 12, 32), 0.55), _ternary(rng, (5, 5, 32, 64), 0.55)
@@ -152,12 +157,12 @@ def test_conv_paths_on_larger_shapes(paths, conv_paths):
     for lanes in (256, 100):
         for case, (xx, ww, dd) in enumerate(((x, w, dy), (x1, w1, dy1))):
             for product in ("forward", "dw"):
-                expected[lanes, case, product] = layer_costs("gated_xnor", "gating", lanes, 4, xx, ww, conv, dy=dd,
-                                                             product=product, method="bytes")
-    conv_paths(*paths)
+                expected[lanes, case, product] = layer_costs_bytes("gated_xnor", "gating", lanes, 4, xx, ww, conv,
+                                                                   dy=dd, product=product)
+    opts = CostOptions(*paths)
     for (lanes, case, product), b in expected.items():
         xx, ww, dd = ((x, w, dy), (x1, w1, dy1))[case]
-        a = layer_costs("gated_xnor", "gating", lanes, 4, xx, ww, conv, dy=dd, product=product)
+        a = layer_costs("gated_xnor", "gating", lanes, 4, xx, ww, conv, dy=dd, product=product, options=opts)
         assert a.actions == b.actions and a.busy_cycles == b.busy_cycles, (lanes, case, product)
 
 
@@ -166,18 +171,18 @@ def test_bit_helpers():
     rng = np.random.default_rng(4)
     for R, L in ((1, 1), (3, 64), (5, 65), (70, 130)):
         X = _ternary(rng, (R, L), 0.5)
-        bits, cnt = costs._pack_rows(X.reshape(R, 1, L), 1, True)
+        bits, cnt = _pack_rows(X.reshape(R, 1, L), 1, True)
         want = np.zeros((R, -(-L // 64) + 1), np.uint64)
         for r, m in zip(*np.nonzero(X)):
             want[r, m // 64] |= np.uint64(1) << np.uint64(m % 64)
         np.testing.assert_array_equal(bits, want)
         np.testing.assert_array_equal(cnt[0], (X != 0).sum(0))
-        colbits, rowcnt = costs._pack_cols(np.ascontiguousarray(X.T))
+        colbits, rowcnt = _pack_cols(np.ascontiguousarray(X.T))
         np.testing.assert_array_equal(colbits, want[:, :-1].T)
         np.testing.assert_array_equal(rowcnt, (X != 0).sum(0))
-        np.testing.assert_array_equal(costs._transpose_bits(bits[:, :-1], L, -(-R // 64)), costs._pack_cols(X)[0].T)
+        np.testing.assert_array_equal(_transpose_bits(bits[:, :-1], L, -(-R // 64)), _pack_cols(X)[0].T)
     for M, P in ((1, 1), (64, 64), (200, 64), (200, 37), (130, 256), (512, 128)):
-        seg_word, seg_mask, start = costs._segments(M, P)
+        seg_word, seg_mask, start = _segments(M, P)
         assert len(start) == -(-M // P) + 1
         for ch in range(len(start) - 1):
             covered = [64 * int(seg_word[s]) + i for s in range(start[ch], start[ch + 1]) for i in range(64)
@@ -185,19 +190,20 @@ def test_bit_helpers():
             assert covered == list(range(ch * P, min(M, ch * P + P)))
     for shape in ((2, 7, 9, 3), (1, 4, 70, 2), (3, 5, 5, 30)):  # patch rows and columns over 64 bits too
         x = _ternary(rng, shape, 0.5)
-        C = shape[3]
+        B, H, W, C = shape
         for k, s, p in ((3, 1, 0), (3, 1, 1), (2, 2, 1), (3, 2, 0)):
+            geo = ConvGeometry(B, H, W, C, k, k, s, p, conv_output_size(H, k, s, p), conv_output_size(W, k, s, p))
             for build in ("direct", "transpose"):
-                cb = costs._ConvBits(x, k, k, s, p, True)
-                cb.direct = build == "direct" and s == 1
+                cb = _ConvBits(x, geo, True, build)
+                assert cb.direct == (build == "direct" and s == 1)
                 xp = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
                 cols = np.stack([xp[:, dh:dh + s * cb.OH:s, dw:dw + s * cb.OW:s, :].reshape(-1, C)
                                  for dh in range(k) for dw in range(k)], 1).reshape(cb.V, cb.M)  # (pos, (dh, dw, c))
                 patches, columns = cb.patches(), cb.columns()
-                want = costs._pack_rows(cols.reshape(cb.V, 1, cb.M), 0, False)[0]
+                want = _pack_rows(cols.reshape(cb.V, 1, cb.M), 0, False)[0]
                 np.testing.assert_array_equal(patches[:, :want.shape[1]], want)
                 assert not patches[:, want.shape[1]:].any()
-                want = costs._pack_cols(cols)[0].T
+                want = _pack_cols(cols)[0].T
                 np.testing.assert_array_equal(columns[:, :want.shape[1]], want)
                 assert not columns[:, want.shape[1]:].any()
     # transposed-conv patches: block (dh, dw) of input position (b, ih, iw) is dy[b, oh, ow] or 0
@@ -213,9 +219,9 @@ def test_bit_helpers():
                         ih, iw = oh * s - p + dh, ow * s - p + dw
                         if 0 <= ih < H and 0 <= iw < W:
                             want[:, ih, iw, dh, dw, :] = dy[:, oh, ow, :]
-        dyr, _ = costs._pack_rows(dy.reshape(B, OH * OW, F), 1, False)
-        got = costs._dx_patches(costs._zero_row_after_each(dyr, B, OH * OW), B, H, W, OH, OW, F, k, k, s, p)
-        np.testing.assert_array_equal(got, costs._pack_rows(want.reshape(B * H * W, 1, -1), 0, False)[0])
+        dyr, _ = _pack_rows(dy.reshape(B, OH * OW, F), 1, False)
+        got = _dx_patches(_zero_row_after_each(dyr, B, OH * OW), B, H, W, OH, OW, F, k, k, s, p)
+        np.testing.assert_array_equal(got, _pack_rows(want.reshape(B * H * W, 1, -1), 0, False)[0])
 
 
 def test_degenerate_shapes_agree():
@@ -229,9 +235,9 @@ def test_degenerate_shapes_agree():
             for kind in ("gated_xnor", "event_mux", "mac"):
                 for policy in POLICIES:
                     got = []
-                    for method in costs.METHODS:
+                    for method in METHODS:
                         try:
-                            r = layer_costs(kind, policy, 4, 3, x, w, layer, dy=dy, product=product, method=method)
+                            r = method(kind, policy, 4, 3, x, w, layer, dy=dy, product=product)
                             got.append((r.actions, r.compute_cycles, list(r.tile_cycles), list(r.per_array_cycles)))
                         except ValueError as e:  # e.g. no outputs per sample: the default tile is empty
                             got.append(str(e))
@@ -351,4 +357,65 @@ def test_bad_arguments():
         layer_costs("mac", "gating", 1, 1, np.ones((1, 3, 3, 1)), np.ones((1, 1, 1, 1)),
                     {"type": "conv", "kernel": 1}, dy=np.ones((1, 3, 3, 2)), product="dx")
     with pytest.raises(ValueError):
-        layer_costs("mac", "gating", 1, 1, x, w, {"type": "dense"}, method="nope")
+        layer_costs("mac", "gating", 1, 1, x, w, {"type": "dense"}, options=CostOptions(conv_path="nope"))
+
+
+def test_a_new_kind_needs_no_cost_code(monkeypatch):
+    """A kind the cost package has never seen (registered for this test only) is costed from its rule and
+    units alone, the same by the kernels, the byte scan and the stepper."""
+    toy = ComputeKind(name="toy", description="test kind", fires="selector", per_pair=("check",),
+                      per_event=("act",), per_busy_cycle=("sum",), rest="idle")
+    monkeypatch.setitem(kinds(), "toy", toy)
+    rng = np.random.default_rng(11)
+    x, w = _ternary(rng, (2, 5, 6, 2), 0.5), _ternary(rng, (3, 3, 2, 3), 0.4)
+    xd, wd = _ternary(rng, (3, 13), 0.5), _ternary(rng, (13, 4), 0.4)
+    conv = {"type": "conv", "kernel": 3, "stride": 2, "padding": 1}
+    for policy in POLICIES:
+        for xx, ww, layer in ((x, w, conv), (xd, wd, {"type": "dense"})):
+            ref = reference_costs("toy", policy, 4, 3, xx, ww, layer)
+            for method in METHODS:
+                _assert_same(method("toy", policy, 4, 3, xx, ww, layer), ref)
+            extra = {"index", "compact"} if policy == "skipping" else set()
+            assert set(ref["actions"]) == {"check", "act", "sum", "idle"} | extra
+
+
+def test_cost_package_names_no_kind():
+    """Kinds come from the registry: no module of the cost package spells a kind's name as a string."""
+    for path in Path(costs.__file__).parent.glob("*.py"):
+        strings = {n.value for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Constant)
+                   and isinstance(n.value, str)}
+        for name in KINDS:
+            assert not any(re.search(rf"\b{name}\b", s) for s in strings), (path.name, name)
+
+
+def test_library_never_imports_the_oracles():
+    root = Path(costs.__file__).parents[2]
+    for path in root.rglob("*.py"):
+        if "testing" in path.relative_to(root).parts:
+            continue
+        for n in ast.walk(ast.parse(path.read_text())):
+            if isinstance(n, ast.ImportFrom):
+                names = [("." * n.level) + (n.module or "")]
+            elif isinstance(n, ast.Import):
+                names = [a.name for a in n.names]
+            else:
+                continue
+            assert not any(m == "neurosim.testing" or m.startswith("neurosim.testing.") or m.lstrip(".") == "testing"
+                           or m.lstrip(".").startswith("testing.") for m in names), path
+
+
+def test_byte_kernels_take_the_registry_rule_codes():
+    """The byte kernels' rule constants are the codes ComputeKind.rule_code hands them; the generic product
+    agrees between the two implementations."""
+    from neurosim.testing import byte_kernels
+
+    assert byte_kernels.EV_BOTH == ComputeKind("t", "t", "both").rule_code
+    assert byte_kernels.EV_SELECTOR == ComputeKind("t", "t", "selector").rule_code
+    rng = np.random.default_rng(5)
+    a, b = _ternary(rng, (6, 70), 0.5), _ternary(rng, (70, 9), 0.5)
+    for kind in KINDS:
+        for policy in POLICIES:
+            r = product_costs(kind, policy, 16, 3, a, b, 5)
+            s = byte_kernels.product_costs_bytes(kind, policy, 16, 3, a, b, 5)
+            assert r.actions == s.actions and r.compute_cycles == s.compute_cycles
+            np.testing.assert_array_equal(r.tile_cycles, s.tile_cycles)

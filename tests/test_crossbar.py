@@ -10,7 +10,7 @@ from neurosim.hw.crossbar import (
     ActionCounts, Crossbar, CrossbarError, CrossbarParams, TrainingCrossbarPair, adc_quantize, analog_subtract,
     filter_unit, sample_binary_inputs, sign_unit, write_cycles,
 )
-from neurosim.hw.device import DeviceParams
+from neurosim.devices import DeviceParams
 
 NOISY = DeviceParams(variation=0.05, write_noise=0.1, nonlinearity=1.0, stuck_on_rate=0.01, stuck_off_rate=0.01)
 

@@ -443,3 +443,14 @@ def test_cli_fetch_uses_the_published_checksums(tmp_path, monkeypatch):
     got = sorted(p.name for p in (tmp_path / "cache").iterdir())
     assert "t10k-images-idx3-ubyte.gz" in got and "t10k-labels-idx1-ubyte.gz" in got
     assert not any(n.endswith(".tmp") or n.startswith("train") for n in got)
+
+
+def test_data_errors_name_the_workload_file(tmp_path):
+    """Missing or damaged data files: the message names the workload that asked for them, then the data file."""
+    spec = {"name": "mnist", "files": "test", "train": [0, 3], "test": [3, 6]}
+    with pytest.raises(DataError, match=r"^wl\.yaml: dataset\.name: dataset 'mnist': files not found"):
+        load_dataset(spec, data_dir=tmp_path / "nowhere", source="wl.yaml")
+    folder = write_idx_dataset(tmp_path / "mnist")
+    write(folder / "t10k-labels-idx1-ubyte.gz", b"damaged")
+    with pytest.raises(DataError, match=r"^wl\.yaml: dataset: .*t10k-labels-idx1-ubyte\.gz: not an IDX file"):
+        load_dataset(spec, data_dir=folder, source="wl.yaml")

@@ -1,4 +1,4 @@
-"""Device model (neurosim.hw.device) against closed forms: mapping, pulses, energy, faults, noise, seeds."""
+"""Device model (neurosim.devices) against closed forms: mapping, pulses, energy, faults, noise, seeds."""
 from __future__ import annotations
 
 import math
@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from neurosim.hw.device import (
-    DeviceArray, DeviceError, DeviceParams, conductance_to_weight, levels_needed, state_to_conductance,
-    state_to_weight, steps_per_device, weight_to_conductance,
+from neurosim.devices import (
+    CounterDraws, DeviceArray, DeviceError, DeviceParams, DeviceSpec, GeneratorDraws, conductance_to_weight,
+    levels_needed, state_to_conductance, state_to_weight, steps_per_device, weight_to_conductance,
 )
 
 IDEAL = DeviceParams()
@@ -95,13 +95,14 @@ def test_pulses_are_state_distance_times_pulses_per_state(mapping: str, pps: int
     rng = np.random.default_rng(5)
     N = 3
     s0 = rng.integers(0, 9, (17, 11))
-    arr = DeviceArray((17, 11), N, DeviceParams(pulses_per_state=pps), mapping, rng=1, states=s0)
+    arr = DeviceArray((17, 11), N, DeviceParams(pulses_per_state=pps), mapping, draws=GeneratorDraws(1), states=s0)
     total = 0
     for _ in range(4):
         s1 = rng.integers(0, 9, (17, 11))
         res = arr.program(s1)
         dist = int(np.abs(s1 - s0).sum())
         assert res.pulses == dist * pps
+        np.testing.assert_array_equal(res.moved, np.flatnonzero(s1 != s0))
         assert res.energy_pj == pytest.approx(dist * pps * 9.0)
         total += dist * pps
         s0 = s1
@@ -129,7 +130,8 @@ def test_write_energy_by_hand() -> None:
 
 def test_linear_noiseless_writes_land_on_targets_and_step_clips() -> None:
     rng = np.random.default_rng(2)
-    arr = DeviceArray((9, 7), 4, DeviceParams(pulses_per_state=3), rng=0, states=rng.integers(0, 17, (9, 7)))
+    arr = DeviceArray((9, 7), 4, DeviceParams(pulses_per_state=3), draws=GeneratorDraws(0),
+                      states=rng.integers(0, 17, (9, 7)))
     for _ in range(5):
         arr.step(rng.integers(-6, 7, (9, 7)))
         assert arr.states.min() >= 0 and arr.states.max() <= 16
@@ -159,7 +161,7 @@ def test_nonlinear_update_is_concave_and_reaches_the_bounds() -> None:
 
 def test_write_noise_sigma_grows_with_sqrt_pulses() -> None:
     p = DeviceParams(write_noise=0.2, pulses_per_state=4)
-    arr = DeviceArray((200, 200), 3, p, rng=7, states=np.full((200, 200), 4))
+    arr = DeviceArray((200, 200), 3, p, draws=GeneratorDraws(7), states=np.full((200, 200), 4))
     arr.program(np.full((200, 200), 6))  # 8 pulses per G+ device, from G_min
     gp, _ = arr.conductances()
     step = p.g_range / 16
@@ -174,7 +176,7 @@ def test_stuck_at_rates_within_binomial_bounds_and_stuck_devices_never_change() 
     p = DeviceParams(stuck_on_rate=0.01, stuck_off_rate=0.03)
     shape = (150, 120)
     rng = np.random.default_rng(3)
-    arr = DeviceArray(shape, 3, p, rng=11, states=rng.integers(0, 9, shape))
+    arr = DeviceArray(shape, 3, p, draws=GeneratorDraws(11), states=rng.integers(0, 9, shape))
     n = 2 * shape[0] * shape[1]
     for rate, mask in ((0.01, arr.stuck_on), (0.03, arr.stuck_off)):
         sigma = math.sqrt(n * rate * (1 - rate))
@@ -191,13 +193,13 @@ def test_stuck_at_rates_within_binomial_bounds_and_stuck_devices_never_change() 
 
 
 def test_reference_mapping_has_no_faulty_g_minus() -> None:
-    arr = DeviceArray((50, 50), 2, DeviceParams(stuck_on_rate=0.5), "reference", rng=0)
+    arr = DeviceArray((50, 50), 2, DeviceParams(stuck_on_rate=0.5), "reference", draws=GeneratorDraws(0))
     assert not arr.stuck[1].any() and arr.stuck[0].any()
 
 
 def test_variation_and_read_noise() -> None:
     p = DeviceParams(variation=0.05, read_noise=0.02)
-    arr = DeviceArray((100, 100), 2, p, rng=4, states=np.full((100, 100), 4))
+    arr = DeviceArray((100, 100), 2, p, draws=GeneratorDraws(4), states=np.full((100, 100), 4))
     assert arr.gain_pos.std() == pytest.approx(0.05, rel=0.1)
     a, b = arr.read(), arr.read()
     assert not np.array_equal(a[0], b[0])  # fresh read noise every read
@@ -207,14 +209,15 @@ def test_variation_and_read_noise() -> None:
     assert np.abs(arr.read_weights(noise=False) - 1.0).max() > 0.01  # variation shows in the weights
 
 
-def test_seeded_arrays_are_identical() -> None:
+@pytest.mark.parametrize("draws", [GeneratorDraws, CounterDraws])
+def test_seeded_arrays_are_identical(draws) -> None:
     p = DeviceParams(variation=0.05, read_noise=0.02, write_noise=0.1, nonlinearity=1.0,
                      stuck_on_rate=0.02, stuck_off_rate=0.02)
     rng = np.random.default_rng(0)
     s0, steps = rng.integers(0, 9, (30, 20)), rng.integers(-3, 4, (5, 30, 20))
 
     def run(seed: int) -> tuple[np.ndarray, ...]:
-        arr = DeviceArray((30, 20), 3, p, rng=seed, states=s0)
+        arr = DeviceArray((30, 20), 3, p, draws=draws(seed), states=s0)
         for d in steps:
             arr.step(d)
         return arr.read_weights(), np.stack(arr.conductances()), arr.stuck
@@ -225,7 +228,70 @@ def test_seeded_arrays_are_identical() -> None:
     assert not np.array_equal(a[0], c[0])
 
 
+@pytest.mark.parametrize("mapping", ["differential", "reference"])
+def test_counter_draws_resume_from_saved_arrays(mapping: str) -> None:
+    # a run saved after 3 writes and 3 reads, restored into a fresh array, continues exactly as the uninterrupted one
+    p = DeviceParams(variation=0.05, read_noise=0.02, write_noise=0.2, nonlinearity=0.5, levels=17,
+                     stuck_on_rate=0.05, stuck_off_rate=0.05)
+    rng = np.random.default_rng(1)
+    s0, targets = rng.integers(0, 9, (12, 8)), rng.integers(0, 9, (6, 12, 8))
+    full = DeviceArray((12, 8), 3, p, mapping, CounterDraws(4, 2), s0)
+    part = DeviceArray((12, 8), 3, p, mapping, CounterDraws(4, 2), s0)
+    for t in targets[:3]:
+        full.program(t), full.read()
+        part.program(t), part.read()
+    saved = {k: a.copy() for k, a in part.arrays().items()}
+    resumed = DeviceArray((12, 8), 3, p, mapping, CounterDraws(4, 2))  # other states: all replaced by the load
+    resumed.load(saved)
+    for t in targets[3:]:
+        a, b = full.program(t), resumed.program(t)
+        np.testing.assert_array_equal(a.pulses_pos, b.pulses_pos)
+        for x, y in zip(full.read(), resumed.read()):
+            np.testing.assert_array_equal(x, y)
+    for k, a in full.arrays().items():
+        np.testing.assert_array_equal(a, resumed.arrays()[k])
+    assert full.pulse_count == resumed.pulse_count and full.write_energy_pj == resumed.write_energy_pj
+    with pytest.raises(DeviceError, match="gain"):
+        resumed.load({k: a for k, a in saved.items() if k != "gain"})
+    with pytest.raises(DeviceError, match="g: expected"):
+        resumed.load({**saved, "g": saved["g"][:, :3]})
+
+
+def test_counter_writes_leave_unwritten_devices_alone() -> None:
+    # counter-based draws pulse (and draw for) only the devices whose level changes
+    p = DeviceParams(write_noise=0.5, pulses_per_state=2)
+    s0 = np.full((40, 40), 4)
+    arr = DeviceArray((40, 40), 3, p, draws=CounterDraws(0), states=s0)
+    g0 = np.stack(arr.conductances())
+    new = s0.copy()
+    new[:5] = 6  # G+ of the first 5 rows moves up 2 levels, the rest stays
+    res = arr.program(new)
+    g1 = np.stack(arr.conductances())
+    assert res.devices_written == 5 * 40 and res.set_pulses == 5 * 40 * 4
+    np.testing.assert_array_equal(res.moved, np.arange(5 * 40))  # the weights whose state changed
+    assert np.all(res.pulses_pos[:5] == 4) and not res.pulses_pos[5:].any() and not res.pulses_neg.any()
+    np.testing.assert_array_equal(g1[:, 5:], g0[:, 5:])
+    np.testing.assert_array_equal(g1[1], g0[1])
+    assert np.all(g1[0, :5] != g0[0, :5])
+
+
+def test_device_spec() -> None:
+    spec = DeviceSpec(DeviceParams.mnsim2(), mapping="reference", N=3, seed=2)
+    assert spec.device_N(1) == 3 and DeviceSpec().device_N(2) == 2
+    assert DeviceSpec().ideal and not spec.ideal
+    with pytest.raises(DeviceError, match="N = 1"):
+        DeviceSpec(N=1).device_N(2)
+    with pytest.raises(DeviceError, match="params"):
+        DeviceSpec(params={"variation": 0.1})
+    with pytest.raises(DeviceError, match="N"):
+        DeviceSpec(N=15)
+    with pytest.raises(DeviceError, match="seed"):
+        DeviceSpec(seed=-1)
+
+
 def test_bad_array_arguments() -> None:
+    with pytest.raises(DeviceError, match="draws"):
+        DeviceArray((2, 2), 2, IDEAL, draws=np.random.default_rng(0))  # a bare Generator: wrap it
     with pytest.raises(DeviceError, match="shape"):
         DeviceArray((0, 3), 2, IDEAL)
     with pytest.raises(DeviceError, match="states"):

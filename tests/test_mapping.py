@@ -8,7 +8,7 @@ import pytest
 from neurosim.events import LayerInfo, OperandRecord
 from neurosim.hw.arch import load_arch
 from neurosim.hw.mapping import activation_slot_bits, layer_graph, plan
-from neurosim.hw.simulator import HardwareObserver
+from neurosim.hw.observer import HardwareObserver
 from neurosim.hw.weight_memory import WeightBits
 
 GXNOR = load_arch("gxnor")

@@ -1,4 +1,6 @@
-"""Seed 004 self-training on crossbars: hand-checked energy of one step, learning, noise, determinism."""
+"""Seed 004 self-training on crossbars: hand-checked energy and time of one step, learning, noise, determinism."""
+import math
+
 import numpy as np
 import pytest
 
@@ -33,9 +35,21 @@ def test_one_step_energy_and_counts_by_hand(digits):
                + c.subtractor_ops * 0.25 + c.filter_ops * 0.0101 + c.sign_ops * 0.00506 + c.write_pulses * 9.0
                + t.control_ops * 0.1 + c.read_energy_pj)
     assert e["total"] == pytest.approx(by_hand)
-    assert e["write_pulse"] == pytest.approx(c.write_pulses * a.energy("write_pulse"))
-    assert t.seconds >= 4 * tr.sample_time(False) and t.seconds > 0
+    assert e["write_driver"] == pytest.approx(c.write_pulses * a.energy("write_driver", "pulse"))
     assert all(p.consistent() for p in tr.pairs)
+    # time through the engine: one transaction per stage, each after the one before, B x the per-sample latency
+    # rounded up to 1 GHz cycles. Reads of a one-tile crossbar: t_read 3.16 ns + ADC slots x 0.833 ns (16 ADCs per
+    # tile: fc1's 32 outputs need 2 slots, fc2's 10 one); the neuron lookup is 1 cycle; the output error is
+    # subtractor 3.16 + filter 3.16 + control 1 + sign 3.16 ns.
+    rows = {(r["name"], r["phase"]): r for r in tr.result().rows()}
+    by_hand = {("fc1", "forward"): math.ceil(4 * (3.16 + 2 * 0.833)), ("act1", "forward"): 4,
+               ("fc2", "forward"): math.ceil(4 * (3.16 + 0.833)), ("act2", "forward"): 4,
+               ("act2", "backward"): math.ceil(4 * (3.16 + 3.16 + 1 + 3.16))}
+    for key, cycles in by_hand.items():
+        assert rows[key]["compute_cycles"] == cycles, key
+    chain = sum(r["compute_cycles"] for r in rows.values())
+    assert tr.hardware.total_cycles["train"] == chain and tr.seconds == pytest.approx(chain * 1e-9)
+    assert rows[("fc1", "update")]["write_pulses"] + rows[("fc2", "update")]["write_pulses"] == c.write_pulses
 
 
 def test_accuracy_improves(digits):

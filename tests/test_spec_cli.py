@@ -55,7 +55,8 @@ def test_cli_errors_exit_2_and_leave_nothing(tmp_path):
     assert code == 2 and "bad.yaml" in err and "network" in err and "'32C'" in err and not out.exists()
     bad.write_text("name: x\ndataset: {name: digits, train: [0, 100], test: [100, 200]}\nnetwork: 64-10\nepochs: 3\n")
     code, _, err = _cli(tmp_path, "train", str(bad), "--out", str(out))
-    assert code == 2 and "unknown key(s) ['epochs']" in err and not out.exists()
+    assert code == 2 and "bad.yaml: epochs: unknown key; allowed: name, description, dataset" in err \
+        and not out.exists()
     code, _, err = _cli(tmp_path, "train", "mnist_mlp", "--data", str(tmp_path), "--out", str(out))
     assert code == 2 and "mnist" in err and not out.exists()
 

@@ -6,7 +6,7 @@ import pytest
 
 from neurosim.core.counting import CountingObserver
 from neurosim.core.train import train
-from neurosim.run import Overrides, prepare, train_and_report
+from neurosim.pipeline import Overrides, prepare, train_and_report
 
 
 def _states(net):
@@ -90,3 +90,30 @@ def test_every_method_trains(method, N):
     if method in ("fp", "bwn"):
         # relu activations and (nearly) dense weights: operands are rarely both zero in the first layer
         assert obs.layers[min(obs.layers)].resting_probability < 0.6
+
+
+def test_adam_increments_do_not_depend_on_the_numba_thread_count():
+    """Each thread's chunk has a vectorized body and a scalar tail; both must round alike (no fastmath)."""
+    import numba
+
+    from neurosim.core.optim import _adam_kernel
+    from neurosim.core.runtime import ensure_threads
+
+    ensure_threads()
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one numba thread only")
+    saved = numba.get_num_threads()
+    rng = np.random.default_rng(0)
+    try:
+        for n in (*range(1, 40), 512, 5121):
+            g = rng.standard_normal(n).astype(np.float32)
+            outs = []
+            for threads in (1, 2):
+                numba.set_num_threads(threads)
+                m, v, out = np.full(n, 0.1, np.float32), np.full(n, 0.01, np.float32), np.empty(n, np.float32)
+                _adam_kernel(g, m, v, out, 0.9, 0.999, 1e-3, 1e-8)
+                outs.append((out, m, v))
+            for a, b in zip(*outs):
+                np.testing.assert_array_equal(a, b, err_msg=f"n = {n}")
+    finally:
+        numba.set_num_threads(saved)

@@ -31,6 +31,7 @@ def _arch(tmp_path: Path, kind: str = "dst_fixed_point", weights: str = "state_b
 name: tiny
 technology: 45nm
 clock_mhz: 1000
+clock_source: "test"
 components:
   - name: dram
     class: dram

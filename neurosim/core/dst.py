@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .rng import stream_key, uniform
+from ..rng import stream_key, uniform
 from .runtime import ensure_threads, parallel_for
 from .spaces import DiscreteSpace
 

@@ -8,23 +8,23 @@
 - ``dst``: weights held as DST states of Z_N for any N, with any activation.
 Float hidden weights (bwn/twn/bnn/fp) are counted as 32-bit memory; DST keeps only N + 1 bits per weight.
 
-A ``dst``/``gxnor`` method with a :class:`DeviceModel` trains device-aware weights (:class:`DSTDeviceWeights`):
-the stored states still move by DST, but the values the forward and backward passes use are what a
-memristive device holding them would read (variation, stuck-at faults, open-loop pulse-train writes with
-cycle-to-cycle noise and nonlinearity, limited levels, read noise). The core knows nothing of the hardware
-models; ``neurosim.run`` builds the DeviceModel from a crossbar architecture's device parameters.
+A ``dst``/``gxnor`` method with a :class:`~neurosim.devices.DeviceSpec` trains device-aware weights
+(:class:`DSTDeviceWeights`): the stored states still move by DST, but the values the forward and backward passes
+use are what the memristive devices holding them read (per-device variation and stuck-at faults, open-loop
+pulse-train writes with cycle-to-cycle noise and nonlinearity, limited levels, read noise). The device physics
+is the neutral :mod:`neurosim.devices`, the same the hardware models use; the core imports no hardware model.
+``neurosim.cli`` builds the DeviceSpec from a crossbar architecture's device, mapping and N.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numba import njit
 
+from ..devices import CounterDraws, DeviceArray, DeviceSpec, conductance_to_weight
 from .dst import DSTUpdater
-from .rng import stream_key, uniform
 from .quant import Activation
 from .spaces import DiscreteSpace
 
@@ -93,6 +93,7 @@ class WeightPolicy:
     values: np.ndarray  # float32 weights used by the forward pass
     state: np.ndarray | None = None  # integer states/codes of discrete weights, else None
     transitions: np.ndarray | None = None
+    conductance: tuple[np.ndarray, np.ndarray] | None = None  # device-aware: (G+, G-) of the read behind values
     stored_bits: int = 32  # bits kept per weight during training
     deployed_bits: int = 32  # bits per weight the forward pass needs (inference)
 
@@ -232,221 +233,125 @@ class DSTWeights(WeightPolicy):
 
 
 # ---------------------------------------------------------------------------------------------- device-aware DST
-@dataclass(frozen=True)
-class DeviceModel:
-    """Device non-idealities as plain numbers, in the units of the weight (the core knows no conductances).
-
-    - ``variation``: device-to-device sigma of a fixed multiplicative gain (1 + variation z) on each weight's read
-      value, drawn once.
-    - ``stuck_on_rate`` / ``stuck_off_rate``: fraction of weights whose device is stuck at G_max / G_min, drawn
-      once: a stuck-on weight reads +L, a stuck-off weight reads 0 (its active device of the differential pair
-      sits at G_min, like the idle one), whatever its state.
-    - ``write_noise``: cycle-to-cycle noise of an open-loop write, relative to one pulse's step; a transition of
-      d states is a train of |d| x ``pulses_per_state`` pulses and adds write_noise x (dz / pulses_per_state) x
-      sqrt(|d| pulses_per_state) x N(0, 1) to that weight's conductance error.
-    - ``nonlinearity``: nu of the exponential conductance-vs-pulse curve over the weight range [-L, L]
-      (2^N x pulses_per_state pulses from -L to +L; 0: linear): the train starts from the actual conductance.
-    - ``levels``: distinguishable conductance levels per device (None: unlimited); the conductance after every
-      write (and the initial, write-verified programming) is rounded to multiples of L / (levels - 1).
-    - ``read_noise``: relative sigma of a fresh N(0, 1) factor on every read of the array.
-    - ``seed``: seed of the device draws (None: the run's seed). All draws are counter-based (splitmix64 of
-      seed, layer, purpose, step, element), so runs are reproducible and resumable.
-    """
-
-    write_noise: float = 0.0
-    variation: float = 0.0
-    stuck_on_rate: float = 0.0
-    stuck_off_rate: float = 0.0
-    read_noise: float = 0.0
-    levels: int | None = None
-    nonlinearity: float = 0.0
-    pulses_per_state: int = 1
-    seed: int | None = None
-
-    def __post_init__(self) -> None:
-        for k in ("write_noise", "variation", "read_noise", "nonlinearity"):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v) \
-                    or v < 0:
-                raise ValueError(f"device {k}: must be a finite number >= 0 (got {v!r})")
-        for k in ("stuck_on_rate", "stuck_off_rate"):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not 0 <= v <= 1:
-                raise ValueError(f"device {k}: must be a probability in [0, 1] (got {v!r})")
-        if self.stuck_on_rate + self.stuck_off_rate > 1:
-            raise ValueError("device stuck_on_rate + stuck_off_rate: must be <= 1")
-        if self.levels is not None and (isinstance(self.levels, bool) or not isinstance(self.levels, (int, np.integer))
-                                        or self.levels < 2):
-            raise ValueError(f"device levels: must be an integer >= 2 or None (got {self.levels!r})")
-        if isinstance(self.pulses_per_state, bool) or not isinstance(self.pulses_per_state, (int, np.integer)) \
-                or self.pulses_per_state < 1:
-            raise ValueError(f"device pulses_per_state: must be an integer >= 1 (got {self.pulses_per_state!r})")
-
-    @property
-    def ideal(self) -> bool:
-        return (self.write_noise == 0 and self.variation == 0 and self.stuck_on_rate == 0
-                and self.stuck_off_rate == 0 and self.read_noise == 0 and self.levels is None
-                and self.nonlinearity == 0)
-
-
-_DEVICE_TAG = 0xDE71CE  # separates the device streams from the DST transition stream
-_GAIN, _STUCK, _WRITE, _READ = 1, 2, 3, 4
-STUCK_ON, STUCK_OFF = 1, 2
-
-
-@njit(cache=True, inline="always")
-def _gauss(key, i):
-    """Standard normal for element i of stream `key` (Box-Muller on two counter-based uniforms)."""
-    u1 = 1.0 - uniform(key, 2 * i)  # (0, 1]
-    u2 = uniform(key, 2 * i + 1)
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-
-
-@njit(cache=True)
-def _draw_devices(gain, stuck, variation, on_rate, off_rate, key_gain, key_stuck):
-    for i in range(gain.size):
-        g = 1.0
-        if variation > 0.0:
-            g = max(1.0 + variation * _gauss(key_gain, i), 0.0)
-        gain[i] = g
-        u = uniform(key_stuck, i)
-        stuck[i] = STUCK_ON if u < on_rate else (STUCK_OFF if u < on_rate + off_rate else 0)
-
-
-@njit(cache=True)
-def _device_write(state, transitions, err, stuck, dz, L, sigma1, pps, nu, q, key):
-    """After a DST step: the conductance error each moved weight carries after its open-loop pulse train."""
-    full = (2.0 * L / dz) * pps  # pulses from -L to +L
-    norm = 1.0 - math.exp(-nu) if nu > 0.0 else 1.0
-    for i in range(state.size):
-        d = transitions[i]
-        if d == 0 or stuck[i] != 0:
-            continue
-        new_v = state[i] * dz - L
-        pulses = abs(d) * pps
-        e = err[i]
-        if nu > 0.0:
-            c = new_v - d * dz + e  # actual conductance before the train, in weight units
-            u = (c + L) / (2.0 * L)
-            if d < 0:
-                u = 1.0 - u  # depression mirrors potentiation
-            u = min(max(u, 0.0), 1.0)
-            p0 = -math.log(max(1.0 - u * norm, 1e-300)) * full / nu
-            u1 = min((1.0 - math.exp(-nu * (p0 + pulses) / full)) / norm, 1.0)
-            if d < 0:
-                u1 = 1.0 - u1
-            e = u1 * 2.0 * L - L - new_v
-        if sigma1 > 0.0:
-            e += sigma1 * math.sqrt(pulses) * _gauss(key, i)
-        e = min(max(e, -L - new_v), L - new_v)  # the device range
-        if q > 0.0:
-            e = np.rint((new_v + e) / q) * q - new_v
-        err[i] = e
-
-
-@njit(cache=True)
-def _device_values(state, err, gain, stuck, values, dz, L, read_noise, key):
-    """Values one read of the array returns: stored state + conductance error (or the stuck value), x gain x read noise."""
-    for i in range(state.size):
-        s = stuck[i]
-        if s == STUCK_ON:
-            v = L
-        elif s == STUCK_OFF:
-            v = 0.0
-        else:
-            v = state[i] * dz - L + err[i]
-        v *= gain[i]
-        if read_noise > 0.0:
-            v *= 1.0 + read_noise * _gauss(key, i)
-        values[i] = v
+def _matrix_shape(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(rows, cols) of a weight array as a crossbar unrolls it: w.reshape(-1, w.shape[-1])."""
+    cols = int(shape[-1])
+    return (int(np.prod(shape, dtype=np.int64)) // cols, cols)
 
 
 class DSTDeviceWeights(DSTWeights):
     """DST states held on memristive devices: the stored states move by DST, the passes see device reads.
 
-    Stored states stay integer DST states (N + 1 bits) exactly as the update moves them: the open-loop write
-    driver does not know a device is stuck or off target, so it keeps sending (and the observers keep pricing)
-    the pulse trains. The effective values (``values``, used by forward and backward) are recomputed after every
-    update and on load: (state value + conductance error) x gain, stuck weights pinned, times a read-noise factor
-    redrawn for every read. With read noise, every forward pass (training or evaluation batch) takes a fresh read
-    (:meth:`read`); the backward pass of a training step reuses its forward read. Extra checkpoint arrays:
-    ``device_gain``, ``device_stuck`` (0, 1 = stuck on, 2 = stuck off), ``device_error`` (weight units) and
-    ``device_reads`` (the read counter).
+    Stored states stay integer DST states (N + 1 bits) exactly as the update moves them. The devices are a
+    :class:`~neurosim.devices.DeviceArray` of (rows, cols) = the weights unrolled as a crossbar holds them
+    (``w.reshape(-1, w.shape[-1])``), on the spec's mapping and weight space N_a (state n at device state
+    n x 2^(N_a - N)), drawing counter-based (:class:`~neurosim.devices.CounterDraws` of the device seed and the
+    layer's stream). Every update programs the new states by open-loop pulse trains: the driver does not know a
+    device is stuck or off target, so it keeps sending (and the observers keep pricing) the trains. ``values``
+    (used by forward and backward) are ``conductance_to_weight`` of a device read (variation, faults, write
+    history, levels, read noise), taken after every update and, with read noise, before every forward pass
+    (:meth:`read`); the backward pass of a training step reuses its forward read. ``conductance``: the (G+, G-)
+    arrays of the read behind ``values``. Checkpoint arrays: ``state`` plus the device array's as ``device_*``.
     """
 
-    def __init__(self, shape: tuple[int, ...], space: DiscreteSpace, rng: np.random.Generator, device: DeviceModel,
+    def __init__(self, shape: tuple[int, ...], space: DiscreteSpace, rng: np.random.Generator, device: DeviceSpec,
                  tau: str = "tanh", m: float = 3.0, seed: int = 0, stream: int = 0):
         super().__init__(shape, space, rng, tau, m, seed, stream)
         self.device = device
-        self.stream = int(stream)
-        self.dseed = int(seed if device.seed is None else device.seed)
-        self.gain = np.ones(shape, np.float64)
-        self.stuck = np.zeros(shape, np.int8)
-        self.error = np.zeros(shape, np.float64)
-        self.reads = np.zeros(1, np.int64)
-        _draw_devices(self.gain.reshape(-1), self.stuck.reshape(-1), float(device.variation),
-                      float(device.stuck_on_rate), float(device.stuck_off_rate), self._key(_GAIN), self._key(_STUCK))
-        q = self._q
-        if q > 0.0:  # write-verified initial programming, to the nearest available level
-            v = self.space.values(self.state)
-            self.error[...] = np.rint(v / q) * q - v
-        self._refresh()
+        N_a = device.device_N(space.N)
+        self.scale = 2 ** (N_a - space.N)  # workload state n -> device state n x scale
+        self._rc = _matrix_shape(shape)
+        draws = CounterDraws(int(seed if device.seed is None else device.seed), int(stream))
+        self.devices = DeviceArray(self._rc, N_a, device.params, device.mapping, draws, self._device_states(),
+                                   space.L)
+        self._nominal = np.empty_like(self.values)  # the DST kernel's nominal values (not what the passes see)
+        self._conductance: tuple[np.ndarray, np.ndarray] | None = None
+        self._read()
 
-    def _key(self, purpose: int, *counter: int) -> np.uint64:
-        return stream_key(self.dseed, _DEVICE_TAG, self.stream, purpose, *counter)
+    def _device_states(self) -> np.ndarray:
+        """The stored states as device states, (rows, cols)."""
+        return self.state.reshape(self._rc).astype(np.int32) * self.scale
 
     @property
-    def _q(self) -> float:
-        lv = self.device.levels
-        return 0.0 if lv is None else self.space.L / (lv - 1)
+    def conductance(self) -> tuple[np.ndarray, np.ndarray]:
+        """(G+, G-) of the read behind ``values``, (rows, cols); a noise-free read is rebuilt on demand."""
+        if self._conductance is None:
+            self._conductance = self.devices.read(noise=False)
+        return self._conductance
+
+    def _read(self, noise: bool = True) -> None:
+        """Take a read of the devices: ``conductance`` and the weight values it reads as."""
+        gp, gn = self.devices.read(noise)
+        self._conductance = (gp, gn)
+        self._set_values(gp, gn, None)
+
+    def _read_moved(self, idx: np.ndarray) -> None:
+        """After a write without read noise: only the moved weights ``idx`` read anew (the other devices are as
+        they were)."""
+        self._conductance = None
+        self._set_values(*self.devices.read_at(idx), idx)
+
+    def _set_values(self, gp: np.ndarray, gn: np.ndarray, idx: np.ndarray | None) -> None:
+        """``values`` (at flat indices idx; None: all) from conductances read there.
+
+        Ideal devices read their states' values exactly (the pulse arithmetic's last-bit drift, ~1e-17 L, is no
+        physics and would turn zero weights into nonzeros for the observers).
+        """
+        d = self.devices
+        if self.device.ideal:
+            v = self.space.values(self.state if idx is None else self.state.reshape(-1)[idx], np.float32)
+        else:
+            v = conductance_to_weight(gp, gn, d.params, d.mapping, d.L)
+        if idx is None:
+            self.values[...] = v.reshape(self.values.shape)
+        else:
+            self.values.reshape(-1)[idx] = v
 
     @property
     def step(self) -> float:
         return super().step if self.device.ideal else 0.0  # non-ideal reads are continuous
 
-    def _refresh(self) -> None:
-        sp, dev = self.space, self.device
-        _device_values(self.state.reshape(-1), self.error.reshape(-1), self.gain.reshape(-1),
-                       self.stuck.reshape(-1), self.values.reshape(-1), sp.dz, sp.L, float(dev.read_noise),
-                       self._key(_READ, int(self.reads[0])))
-
     def apply(self, dw: np.ndarray, step: int) -> tuple[int, int]:
-        sp, dev = self.space, self.device
-        c, d = self.updater.apply(self.state, dw, self.values, self.transitions, step)
-        pps = int(dev.pulses_per_state)
-        _device_write(self.state.reshape(-1), self.transitions.reshape(-1), self.error.reshape(-1),
-                      self.stuck.reshape(-1), sp.dz, sp.L, float(dev.write_noise) * sp.dz / pps, pps,
-                      float(dev.nonlinearity), self._q, self._key(_WRITE, int(step)))
-        self.reads[0] += 1
-        self._refresh()
+        c, d = self.updater.apply(self.state, dw, self._nominal, self.transitions, step)
+        res = self.devices.program(self._device_states())
+        if self.device.params.read_noise > 0.0:
+            self._read()  # a fresh read per update
+        else:
+            self._read_moved(res.moved)
         return c, d
 
     def read(self) -> None:
-        if self.device.read_noise > 0.0:
-            self.reads[0] += 1
-            self._refresh()
+        if self.device.params.read_noise > 0.0:
+            self._read()
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"state": self.state, "device_gain": self.gain, "device_stuck": self.stuck,
-                "device_error": self.error, "device_reads": self.reads}
+        return {"state": self.state, **{f"device_{k}": a for k, a in self.devices.arrays().items()}}
 
     def load(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore; device arrays a model lacks (trained on ideal devices) keep this chip's own devices.
 
-        With limited levels, the conductance errors are re-rounded to the level grid (a no-op for arrays this
-        policy saved; a model from elsewhere is programmed, write-verified, to the nearest levels).
+        When the model has no device conductances, or they hold other states than the model's (a model from
+        elsewhere), the devices are programmed write-verified (exact, no pulses) to the model's states. The
+        values show a noise-free read until the next read (a load takes no counted read, so a resumed run
+        draws what the uninterrupted one did).
         """
         self.state[...] = arrays["state"]
-        if "device_error" not in arrays:
-            self.error[...] = 0.0
-        for k, a in self.arrays().items():
-            if k != "state" and k in arrays:
-                a[...] = arrays[k]
-        q = self._q
-        if q > 0.0:
-            v = self.space.values(self.state)
-            self.error[...] = np.rint((v + self.error) / q) * q - v
-        self._refresh()
+        own = self.devices.arrays()
+        given = {k[len("device_"):]: a for k, a in arrays.items() if k.startswith("device_")}
+        self.devices.load({k: given.get(k, a) for k, a in own.items()})
+        target = self._device_states()
+        if "g" not in given or "states" not in given or not np.array_equal(given["states"], target):
+            self.devices.write_verified(target)
+        self._read(noise=False)
+
+
+def _check_device(name: str, N: int, device: Any) -> None:
+    """A device spec fits a method: DST weights only, and devices that can hold its weight space."""
+    if name not in ("dst", "gxnor"):
+        raise ValueError(f"a device model applies to DST weights (method dst or gxnor), not {name!r}")
+    if not isinstance(device, DeviceSpec):
+        raise ValueError(f"device: must be a neurosim.devices.DeviceSpec (got {type(device).__name__})")
+    device.device_N(N)
 
 
 @dataclass(frozen=True)
@@ -460,8 +365,12 @@ class Method:
     tau: str = "tanh"
     m: float = 3.0
     H: float = 1.0  # binary weight magnitude (bwn / bnn)
-    device: DeviceModel | None = None  # dst / gxnor: train device-aware weights (DSTDeviceWeights)
+    device: DeviceSpec | None = None  # dst / gxnor: train device-aware weights (DSTDeviceWeights)
     options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.device is not None:
+            _check_device(self.name, self.N, self.device)
 
     def make_weights(self, shape: tuple[int, ...], fan_in: int, fan_out: int, rng: np.random.Generator,
                      seed: int, stream: int) -> WeightPolicy:
@@ -507,9 +416,4 @@ def make_method(name: str, N: int | None = None, activation: dict | str | None =
         act_cfg.setdefault("a", 1.0)
         act_cfg.setdefault("r", 0.0)
     act = Activation(**act_cfg)
-    if opts.get("device") is not None:
-        if name not in ("dst", "gxnor"):
-            raise ValueError(f"a device model applies to DST weights (method dst or gxnor), not {name!r}")
-        if not isinstance(opts["device"], DeviceModel):
-            raise ValueError(f"device: must be a DeviceModel (got {type(opts['device']).__name__})")
     return Method(name=name, activation=act, N=1 if N is None else int(N), **opts)

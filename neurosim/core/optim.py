@@ -15,9 +15,11 @@ from .runtime import ensure_threads, parallel_for
 OPTIMIZERS = ("adam", "sgd")
 
 
-@njit(cache=True, fastmath=True, parallel=True)
+@njit(cache=True, fastmath=False, parallel=True)
 def _adam_kernel(g, m, v, out, b1, b2, lr_t, eps):
-    # float32 arithmetic so the loop vectorizes (sqrt and divide dominate otherwise)
+    # float32 arithmetic so the loop vectorizes (sqrt and divide dominate otherwise).  No fastmath: with it the
+    # vectorized body and the scalar remainder of each thread's chunk rounded differently (reciprocal division,
+    # contraction), so the increments depended on the number of numba threads; IEEE sqrt/divide vectorize anyway.
     gf = g.reshape(-1)
     mf = m.reshape(-1)
     vf = v.reshape(-1)

@@ -2,6 +2,13 @@
 
 Kept apart from the kernels so every module with parallel kernels (layers, DST, optimizers) starts the
 pool the same way before its first parallel call.
+
+Determinism: the numba kernels give bit-identical results for any number of numba threads
+(``NEUROSIM_NUMBA_THREADS``, ``NUMBA_NUM_THREADS``): they are parallel over independent elements or fixed-size
+chunks, and none uses fastmath across a thread's chunk (a vectorized body and a scalar remainder would round
+differently).  The BLAS library is not thread-invariant: OpenBLAS picks kernels and partitions by its thread
+count and by the CPU, so ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` and the machine are part of a run's
+seed; :func:`thread_settings` reports them for a run's summary.
 """
 from __future__ import annotations
 
@@ -118,3 +125,23 @@ class parallel_for:
     def __exit__(self, *exc) -> None:
         if self.big:
             numba.set_num_threads(self.saved)
+
+
+def thread_settings() -> dict[str, object]:
+    """The thread settings that, with the seed, fix a run's numbers: the BLAS library, its threads and CPU kernels.
+
+    The numba thread count is reported too, although results do not depend on it.
+    """
+    blas: list[dict[str, object]] = []
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [{k: i.get(k) for k in ("internal_api", "num_threads", "architecture", "version")}
+                for i in threadpool_info() if i.get("user_api") == "blas"]
+    except Exception:  # threadpoolctl missing or unable to inspect: report what the environment says
+        blas = [{"env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+                         if k in os.environ}}]
+    ready = _threads_ready  # numba.get_num_threads() would start the pool, bypassing configure_threads
+    return {"blas": blas, "numba_threads": numba.get_num_threads() if ready else None,
+            "numba_max_threads": numba.config.NUMBA_NUM_THREADS,
+            "numba_threading_layer": numba.threading_layer() if ready else None}

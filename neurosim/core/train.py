@@ -3,6 +3,7 @@ per-epoch checkpoints (atomic, no pickle) and exact resume."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..events import Observer
-from .network import Network
+from .network import ModelFileError, Network, check_array, check_keys, read_meta, read_npz
 from .optim import lr_at_epoch, make_optimizer
 
 
@@ -68,16 +69,110 @@ def save_checkpoint(path: Path, net: Network, opt, observer, meta: dict, best: d
     _atomic_savez(path, arrays)
 
 
+_PARTS = ("model", "optim", "best", "observer")
+_SAME_RUN = ("batch", "optimizer", "seed", "lr_start", "lr_fin")  # what an exact resume may not change
+_META_TYPES: dict[str, tuple[type, ...]] = {"epoch": (int,), "best_epoch": (int,), "samples_trained": (int,),
+                                            "best_val": (int, float), "train_seconds": (int, float),
+                                            "history": (list,), "config": (dict,)}
+
+
 def load_checkpoint(path: Path) -> dict[str, dict[str, np.ndarray] | dict]:
-    with np.load(path, allow_pickle=False) as z:
-        parts: dict[str, dict] = {"model": {}, "optim": {}, "best": {}, "observer": {}}
-        for k in z.files:
-            if k == "meta":
-                continue
-            head, rest = k.split(".", 1)
-            parts[head][rest] = z[k]
-        parts["meta"] = json.loads(str(z["meta"]))
+    """A checkpoint's parts (model, optim, best, observer arrays; meta), read without pickle and checked for
+    form; a damaged file is a ModelFileError naming the file and the array or key."""
+    src = str(path)
+    arrays = read_npz(path)
+    meta = read_meta(arrays, src)
+    _check_meta(meta, src)
+    parts: dict[str, dict] = {p: {} for p in _PARTS}
+    for k, v in arrays.items():
+        head, _, rest = k.partition(".")
+        if head not in parts or not rest:
+            raise ModelFileError(f"{src}: array {k!r}: unexpected; allowed: model.*, optim.*, best.*, observer.*, "
+                                 f"meta")
+        parts[head][rest] = v
+    parts["meta"] = meta
     return parts
+
+
+def _check_meta(meta: dict[str, Any], src: str) -> None:
+    """The training-loop state in a checkpoint's meta: present, of the right types, consistent."""
+    for key, types in _META_TYPES.items():
+        v = meta.get(key)
+        if isinstance(v, bool) or not isinstance(v, types):
+            want = " or ".join(t.__name__ for t in types)
+            raise ModelFileError(f"{src}: meta.{key}: got {v!r}; allowed: {want}")
+    epoch = meta["epoch"]
+    if epoch < 0 or len(meta["history"]) != epoch or not all(isinstance(h, dict) for h in meta["history"]):
+        raise ModelFileError(f"{src}: meta.history: {len(meta['history'])} records for epoch {epoch}; allowed: one "
+                             f"record (a mapping) per epoch run")
+    if not -1 <= meta["best_epoch"] <= epoch:
+        raise ModelFileError(f"{src}: meta.best_epoch: got {meta['best_epoch']}; allowed: -1..{epoch}")
+    for key in ("train_seconds", "samples_trained"):
+        if not 0 <= meta[key] < math.inf:
+            raise ModelFileError(f"{src}: meta.{key}: got {meta[key]!r}; allowed: a finite number >= 0")
+    if not math.isfinite(meta["best_val"]):
+        raise ModelFileError(f"{src}: meta.best_val: got {meta['best_val']!r}; allowed: a finite number")
+
+
+def restore_checkpoint(path: Path, net: Network, opt, observer, cfg: TrainConfig,
+                       batches_per_epoch: int) -> dict[str, Any]:
+    """Check every part of a checkpoint against this run, then load it; returns ``meta`` plus ``best``.
+
+    Checked first: the run settings an exact resume keeps, the model and best arrays (against the network), the
+    optimizer state (against its registered slots and the steps the epochs took), the observer's numbers; the
+    network and optimizer are loaded only once all of it fits.
+    """
+    src = str(path)
+    ck = load_checkpoint(path)
+    meta = ck["meta"]
+    _check_same_run(meta["config"], cfg, src)
+    net.check_arrays(ck["model"], src, "model.")
+    if not ck["best"]:
+        raise ModelFileError(f"{src}: array 'best.*': missing (the selected model); the file is damaged")
+    net.check_arrays(ck["best"], src, "best.")
+    _check_optim(ck["optim"], opt, src, meta["epoch"] * batches_per_epoch)
+    _check_observer(ck["observer"], src)
+    if observer is not None and hasattr(observer, "load_state") and ck["observer"]:
+        try:
+            observer.load_state(ck["observer"])
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as e:
+            raise ModelFileError(f"{src}: observer state: cannot be restored ({type(e).__name__}: {e}); the file "
+                                 f"is damaged or from another version") from None
+    net.load_arrays(ck["model"], src, "model.")
+    opt.load_state(ck["optim"])
+    return {**meta, "best": ck["best"]}
+
+
+def _check_same_run(saved: dict[str, Any], cfg: TrainConfig, src: str) -> None:
+    """A resume continues the same run: the settings that shape the remaining epochs must match."""
+    for key in _SAME_RUN:
+        if saved.get(key) != getattr(cfg, key):
+            raise ModelFileError(f"{src}: meta.config.{key}: the checkpoint's run has {saved.get(key)!r}, this run "
+                                 f"{getattr(cfg, key)!r}; allowed: resume with the same {', '.join(_SAME_RUN)} "
+                                 f"(epochs may change)")
+
+
+def _check_optim(arrays: dict[str, np.ndarray], opt, src: str, steps: int) -> None:
+    """The optimizer state has this network's slots, finite moments (Adam's v >= 0) and one step per batch."""
+    expected = opt.state()
+    check_keys(arrays, expected, src, "optim.")
+    for key, ref in expected.items():
+        lo_hi = (0.0, math.inf) if opt.name == "adam" and key.endswith(".v") else None
+        check_array(arrays[key], ref, src, f"optim.{key}", lo_hi)
+    if int(arrays["t"]) != steps:
+        raise ModelFileError(f"{src}: array 'optim.t': {int(arrays['t'])} steps, expected {steps} (one per batch of "
+                             f"the epochs run); the checkpoint was written for another training set or batch size")
+
+
+def _check_observer(arrays: dict[str, np.ndarray], src: str) -> None:
+    """Observer state: numbers finite, counters (``count.*`` integers) >= 0."""
+    for key, a in arrays.items():
+        if a.dtype.kind == "f":
+            check_array(a, np.zeros(a.shape, a.dtype), src, f"observer.{key}")
+        elif a.dtype.kind in "iu" and key.startswith("count."):
+            check_array(a, np.zeros(a.shape, np.int64), src, f"observer.{key}", (0, np.iinfo(np.int64).max))
+        elif a.dtype.kind not in "iuU":
+            raise ModelFileError(f"{src}: array 'observer.{key}': dtype {a.dtype}; allowed: numbers or text")
 
 
 def train(net: Network, data, cfg: TrainConfig, observer: Observer | None = None,
@@ -97,13 +192,8 @@ def train(net: Network, data, cfg: TrainConfig, observer: Observer | None = None
     best_val = -1.0
     start_epoch = 0
     if resume and checkpoint is not None and checkpoint.exists():
-        ck = load_checkpoint(checkpoint)
-        net.load_arrays(ck["model"], str(checkpoint))
-        opt.load_state(ck["optim"])
-        if observer is not None and hasattr(observer, "load_state") and ck["observer"]:
-            observer.load_state(ck["observer"])
-        best = ck["best"] or None
-        meta = ck["meta"]
+        meta = restore_checkpoint(checkpoint, net, opt, observer, cfg, batches_per_epoch)
+        best = meta["best"]
         start_epoch, best_val = meta["epoch"], meta["best_val"]
         result = TrainResult(epochs_run=meta["epoch"], best_epoch=meta["best_epoch"], history=meta["history"],
                              train_seconds=meta["train_seconds"], samples_trained=meta["samples_trained"])

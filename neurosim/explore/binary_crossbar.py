@@ -62,12 +62,12 @@ from ..core.methods import make_method
 from ..core.network import Network, build_network
 from ..core.train import train
 from ..data import Dataset
+from ..devices import DeviceParams
 from ..hw.crossbar import Crossbar, CrossbarParams
-from ..hw.device import DeviceParams
 from ..report.files import write_csv, write_json
-from ..run import Overrides, prepare
+from ..pipeline import Overrides, prepare
 from ..spec import parse_network
-from ..workload import Workload
+from ..schema.workload import Workload
 
 # MNIST from the 10,000-image test file: 0-5,999 train, 6,000-6,999 validate, 8,000-9,999 test.
 MNIST_SPLIT: dict[str, Any] = {"name": "mnist", "files": "test", "train": [0, 6000], "validation": [6000, 7000],

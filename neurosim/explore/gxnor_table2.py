@@ -75,7 +75,7 @@ def trained_rows(out: Path, workload: str = "mnist_mlp", epochs: int = 5, data_d
     ``resting_probability`` is algorithmic (1 - nonzero pairs / pairs); ``unit_resting_probability`` is what the
     unit rests (1 - operations fired / pairs): TWN's mux fires on every nonzero weight, whatever the input.
     """
-    from ..run import HardwareRun, Overrides, prepare, train_and_report
+    from ..pipeline import HardwareRun, Overrides, prepare, train_and_report
     from ..hw.arch import load_arch
 
     rows = []

@@ -67,12 +67,17 @@ for the forward pass, copy crossbar W^T for the backward pass, both written by e
   relative to one pulse's conductance step, x sqrt(pulses)); the stored state indices stay nominal, the
   conductances the reads see drift.
 
-Time (simulated): per sample, the stages run one after another (forward layer 1, activation, forward layer 2,
-activation, subtractor, control, backward, filter, sign); within a stage every tile, column, ADC, filter and
-sign unit runs in parallel: a crossbar read costs planes x t_read + conversion slots x t_conversion + adder-tree
-levels x t_add. Per iteration the write follows: both layers and both crossbars of a pair have their own
-drivers and write at once (the longest SET + RESET pulse trains in any tile, column-parallel). Energy: every
-counted action x its energy from the YAML (+ the cells' V^2 G t_read and leakage x time).
+Time and energy go through the same engine and components as ``neurosim run``: the trainer books every counted
+action onto the report rows of a :class:`~neurosim.hw.observer.HardwareObserver` of the architecture (fc1, act1,
+fc2, act2; priced by the components that do them: tile reads and the cells' V^2 G t_read, ADC conversions,
+shift-adds, the neuron lookup, subtractor, filter and sign units, write pulses, control-unit ops) and queues one
+transaction per stage and iteration for the SimPy engine: forward layer 1 (array), activation (accumulator),
+forward layer 2, activation, the output error (subtractor, filter, control, sign), the backward read of the copy
+crossbar for the samples with an error, and the write (update unit), each after the one before. A stage of a
+batch of B samples lasts B x its per-sample latency (within a stage every tile, column, ADC, filter and sign unit
+runs in parallel; a crossbar read costs planes x t_read + conversion slots x t_conversion + adder-tree levels x
+t_add), rounded up to whole clock cycles. Both layers and both crossbars of a pair have their own drivers and
+write at once: one write transaction lasts the longest SET + RESET pulse train in any tile (column-parallel).
 
 Data: MNIST test split (the project's 10,000 images): images 0-4,999 train, 5,000-9,999 test.
 CPU baseline: the functional core (``neurosim.core``, full precision, the same 784-300-10 with ReLU hidden
@@ -90,8 +95,11 @@ from typing import Any
 
 import numpy as np
 
+from ..events import LayerInfo
+from ..hw.arch import Architecture, ArchError, load_arch
 from ..hw.crossbar import ActionCounts, TrainingCrossbarPair
-from ..hw.crossbar_arch import CrossbarArch, load_crossbar_arch
+from ..hw.engine import Transaction
+from ..hw.observer import HardwareObserver
 from ..report.files import write_csv, write_json
 
 __all__ = ["SelfTrainConfig", "SelfTrainer", "load_mnist_split", "cpu_baseline", "table1", "reproduce",
@@ -99,7 +107,9 @@ __all__ = ["SelfTrainConfig", "SelfTrainer", "load_mnist_split", "cpu_baseline",
 
 ARCH = "crossbar_training_itself"
 DATA_NOTE = "MNIST test split (10,000 images): train images 0-4,999, test images 5,000-9,999"
-PERIPHERY = ("activation", "subtractor", "filter", "sign", "control")
+# the seed-004 periphery: (component class, action) that each counted operation charges
+PERIPHERY = {"activation": ("neuron", "activate"), "subtractor": ("subtractor", "subtract"),
+             "filter": ("filter", "filter"), "sign": ("sign_unit", "sign"), "control": ("control_unit", "op")}
 COLUMNS = ["decay", "noise", "seeds", "accuracy", "accuracy_std", "iterations", "updates", "time_ms", "energy_mj",
            "speed_up", "energy_saving", "accuracy_drop", "cpu_accuracy", "cpu_time_ms", "cpu_energy_mj"]
 # seed 004 Table I: (decay, noise) -> (accuracy %, iterations, time ms, energy mJ, speed-up, energy saving)
@@ -136,6 +146,34 @@ class SelfTrainConfig:
     seed: int = 0
 
 
+# the steps of a crossbar read: (component class, action)
+_READ_STEPS = {"read": ("crossbar_tile", "read"), "convert": ("adc", "convert"), "add": ("shift_adder", "add"),
+               "integrate": ("comparator", "integrate"), "decide": ("comparator", "decide")}
+def _require_periphery(arch: Architecture) -> None:
+    """The seed-004 periphery must be in the file (each component with its action), else an error naming them."""
+    missing = [f"a {cls} with action {action}" for cls, action in PERIPHERY.values()
+               if arch.first(cls) is None or action not in arch.first(cls).actions]
+    if missing or arch.crossbar() is None:
+        raise ArchError(f"{arch.source_file}: components: seed-004 self-training needs "
+                        f"{', '.join(missing or ['a crossbar_tile'])}")
+
+
+def _layer_infos(n_in: int, hidden: int, n_out: int) -> list[LayerInfo]:
+    """The four layers the trainer books onto: two crossbar layers (with their bias rows) and their activations."""
+    def dense(i: int, name: str, a: int, b: int) -> LayerInfo:
+        return LayerInfo(i, name, "dense", (a,), (b,), {"units": b}, weight_count=a * b)
+
+    def act(i: int, name: str, n: int) -> LayerInfo:
+        return LayerInfo(i, name, "act", (n,), (n,), {"activation": "sigmoid"})
+
+    return [dense(0, "fc1", n_in + 1, hidden), act(1, "act1", hidden), dense(2, "fc2", hidden + 1, n_out),
+            act(3, "act2", n_out)]
+
+
+def _delta(after: ActionCounts, before: dict[str, float]) -> dict[str, float]:
+    return {k: v - before[k] for k, v in after.as_dict().items()}
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
@@ -146,11 +184,10 @@ def _with_bias(x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Tally:
-    """Counts the pairs do not keep (activations, control ops) and the simulated time."""
+    """Counts the pairs do not keep (activations, control ops), and the samples, writes and write time so far."""
 
     activations: int = 0
     control_ops: int = 0
-    seconds: float = 0.0
     samples: int = 0
     updates: int = 0
     write_seconds: float = 0.0
@@ -159,27 +196,33 @@ class _Tally:
 class SelfTrainer:
     """Seed 004's mixed-signal trainer on two TrainingCrossbarPairs, with action counting and a time model."""
 
-    def __init__(self, arch: CrossbarArch | str | Path = ARCH, cfg: SelfTrainConfig | None = None,
+    def __init__(self, arch: Architecture | str | Path = ARCH, cfg: SelfTrainConfig | None = None,
                  n_in: int = 784, n_out: int = 10) -> None:
-        self.arch = arch if isinstance(arch, CrossbarArch) else load_crossbar_arch(arch)
-        self.arch.require(PERIPHERY, "seed-004 self-training")
+        self.arch = arch if isinstance(arch, Architecture) else load_arch(arch)
+        _require_periphery(self.arch)
         self.cfg = cfg or SelfTrainConfig()
         if self.cfg.filter_mode not in ("derivative", "printed"):
             raise ValueError(f"filter_mode: got {self.cfg.filter_mode!r}; allowed: derivative, printed")
         if not (self.cfg.decay > 1.0):
             raise ValueError(f"decay: must be > 1, got {self.cfg.decay!r}")
         a, c = self.arch, self.cfg
-        dev = a.device.replace(write_noise=float(c.noise))
+        tile, copy_tile = a.crossbar(), a.crossbar("copy")
+        N, mapping, L = a.weight_space(tile)
+        dev = tile.device.replace(write_noise=float(c.noise))
         ss = np.random.SeedSequence(c.seed)
         s_init, s1, s2, s_shuffle = ss.spawn(4)
         rng = np.random.default_rng(s_init)
-        center = 2 ** (a.N - 1)
+        center = 2 ** (N - 1)
         sizes = [(n_in + 1, c.hidden), (c.hidden + 1, n_out)]
         self.pairs = []
         for (i, o), s in zip(sizes, (s1, s2)):
             st = center + rng.integers(-c.init_states, c.init_states + 1, size=(i, o))
-            self.pairs.append(TrainingCrossbarPair(i, o, a.N, a.crossbar, dev, a.mapping, a.L, seed=s, states=st,
-                                                   copy_params=a.copy_crossbar))
+            self.pairs.append(TrainingCrossbarPair(i, o, N, a.crossbar_params(tile), dev, mapping, L, seed=s,
+                                                   states=st, copy_params=a.crossbar_params(copy_tile)
+                                                   if copy_tile is not None else None))
+        self.tile, self.copy_tile = tile, copy_tile
+        self.infos = _layer_infos(n_in, c.hidden, n_out)
+        self.hardware = HardwareObserver(a, self.infos, c.batch, weight_N=N, weight_L=L)
         self.shuffle_rng = np.random.default_rng(s_shuffle)
         self.rate = float(c.rate)
         self.best_err = math.inf
@@ -195,7 +238,7 @@ class SelfTrainer:
     # ---- state
     def state(self) -> "SelfTrainer":
         """A deep copy to resume from (devices, RNG streams, counters, control unit)."""
-        return copy.deepcopy(self, {id(self.arch): self.arch})  # the architecture is immutable: shared
+        return copy.deepcopy(self)  # the architecture and its components are immutable: shared, not copied
 
     @property
     def counts(self) -> ActionCounts:
@@ -203,25 +246,22 @@ class SelfTrainer:
         return self.pairs[0].total_counts() + self.pairs[1].total_counts()
 
     # ---- timing
+    def _latency(self, name: str) -> float:
+        """Seconds of one operation (a key of PERIPHERY, or read / convert / add / integrate / decide)."""
+        cls, action = PERIPHERY.get(name, _READ_STEPS.get(name, (None, None)))
+        return self.arch.first(cls).actions[action].latency_s
+
     def _read_time(self, xbar: Any) -> float:
         """One read of a whole (tiled) crossbar: pulse, conversions, adder tree (tiles in parallel)."""
-        a, p = self.arch, xbar.params
-        t = p.planes * a.latency("array_read")
+        p = xbar.params
+        t = p.planes * self._latency("read")
         if p.readout == "adc":
             slots = -(-min(p.cols, xbar.out_features) // p.adcs_per_tile) * p.planes
             levels = math.ceil(math.log2(xbar.row_tiles * p.planes)) if xbar.row_tiles * p.planes > 1 else 0
-            t += slots * a.latency("adc_conversion") + levels * a.latency("partial_sum_add")
+            t += slots * self._latency("convert") + levels * self._latency("add")
         else:
-            t += a.latency("integration") + a.latency("comparator")
+            t += self._latency("integrate") + self._latency("decide")
         return t
-
-    def sample_time(self, backward: bool = True) -> float:
-        """Simulated seconds of one sample's forward, error and (if it has an error) backward stages."""
-        a = self.arch
-        p1, p2 = self.pairs
-        t = (self._read_time(p1.normal) + self._read_time(p2.normal) + 2 * a.latency("activation")
-             + a.latency("subtractor") + a.latency("filter") + a.latency("control") + a.latency("sign"))
-        return t + (self._read_time(p2.copy) + a.latency("filter") if backward else 0.0)
 
     # ---- passes
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -235,9 +275,11 @@ class SelfTrainer:
         return xb, hb, o
 
     def step(self, x: np.ndarray, y: np.ndarray) -> None:
-        """One iteration: forward, errors, control, sign update of both layers (one write)."""
-        c, a = self.cfg, self.arch
+        """One iteration: forward, errors, control, sign update of both layers (one write), booked on the hardware."""
+        c = self.cfg
         p1, p2 = self.pairs
+        before = [(p.normal.counts.as_dict(), p.copy.counts.as_dict(), p.counts.as_dict()) for p in self.pairs]
+        tally0 = (self.tally.activations, self.tally.control_ops)
         xb, hb, o = self.forward(x)
         t = np.eye(o.shape[1])[y]
         d2 = p2.output_error(t, o)
@@ -256,12 +298,91 @@ class SelfTrainer:
         w1 = p1.sign_update(xb, d1, r)
         B = x.shape[0]
         wt = max(w1.time_s, w2.time_s)
-        self.tally.seconds += (B - active.size) * self.sample_time(False) + active.size * self.sample_time() + wt
         self.tally.write_seconds += wt
         self.tally.samples += B
         self.tally.updates += 1
         self.window_moved += w1.devices_written + w2.devices_written
         self._control(wrong, B)
+        self._book(before, tally0, B, int(active.size), (w1, w2))
+
+    # ---- hardware accounting: the same observer, components and engine as `neurosim run`
+    def _book_read(self, row: Any, tile: Any, d: dict[str, float]) -> None:
+        """A crossbar's reads of one step: tile activations, readout, partial sums, the cells' V^2 G t_read."""
+        hw, a = self.hardware, self.arch
+        readout = a.component(tile.attributes.readout)
+        hw.charge(row, tile.name, "read", d["array_reads"])
+        if readout.cls == "adc":
+            hw.charge(row, readout.name, "convert", d["conversions"])
+            hw.charge(row, a.first("shift_adder").name, "add", d["partial_sum_adds"])
+        else:
+            hw.charge(row, readout.name, "integrate", d["integrations"])
+            hw.charge(row, readout.name, "decide", d["comparator_decisions"])
+        hw.charge(row, tile.name, "cell_read", d["read_energy_pj"] / tile.actions["cell_read"].energy_pj)
+        row.fired += int(d["cell_reads"])
+
+    def _op(self, name: str) -> tuple[str, str]:
+        cls, action = PERIPHERY[name]
+        return self.arch.first(cls).name, action
+
+    def _book(self, before: list, tally0: tuple[int, int], B: int, active: int, writes: tuple) -> None:
+        """Book one iteration's actions on the report rows and its stages as a chain of engine transactions."""
+        hw, lat = self.hardware, self._latency
+        fc1, act1, fc2, act2 = self.infos
+        (n1, c1, k1), (n2, c2, k2) = before
+        p1, p2 = self.pairs
+        d_n1, d_n2 = _delta(p1.normal.counts, n1), _delta(p2.normal.counts, n2)
+        d_c1, d_c2 = _delta(p1.copy.counts, c1), _delta(p2.copy.counts, c2)
+        d_k1, d_k2 = _delta(p1.counts, k1), _delta(p2.counts, k2)
+        activations = self.tally.activations - tally0[0]
+        control_ops = self.tally.control_ops - tally0[1]
+        stages: list[tuple[LayerInfo, str, str, float]] = []  # (layer, phase, unit, seconds), in order
+
+        def stage(info: LayerInfo, phase: str, unit: str, seconds: float) -> Any:
+            row = hw.row("train", info, phase, unit)
+            stages.append((info, phase, unit, seconds))
+            return row
+
+        for info, pair, d in ((fc1, p1, d_n1), (fc2, p2, d_n2)):
+            row = stage(info, "forward", "array", B * self._read_time(pair.normal))
+            row.batches += 1
+            self._book_read(row, self.tile, d)
+            row.operand_pairs += B * info.weight_count
+            act = act1 if info is fc1 else act2
+            arow = stage(act, "forward", "accumulator", B * lat("activation"))
+            arow.batches += 1
+            hw.charge(arow, *self._op("activation"), (fc1.out_shape[0] if info is fc1 else fc2.out_shape[0]) * B)
+        # the output error: subtractor t - o, dead band and derivative filters, argmax / counters, error signs
+        erow = stage(act2, "backward", "accumulator",
+                     B * (lat("subtractor") + lat("filter") + lat("control") + lat("sign")))
+        erow.batches += 1
+        hw.charge(erow, *self._op("subtractor"), d_k2["subtractor_ops"])
+        hw.charge(erow, *self._op("filter"), d_k2["filter_ops"])
+        hw.charge(erow, *self._op("control"), control_ops)
+        if activations != sum(i.out_shape[0] for i in (fc1, fc2)) * B:  # pragma: no cover - bookkeeping check
+            raise RuntimeError("activations counted twice or not at all")
+        brow = stage(fc2, "backward", "array", active * (self._read_time(p2.copy) + lat("filter")))
+        brow.batches += 1
+        self._book_read(brow, self.copy_tile or self.tile, d_c2)
+        brow.note("hidden error through the copy crossbar (W^T), only for samples with an output error")
+        writer = self.arch.component(self.tile.attributes.writer)
+        for info, (dn, dc, dk), w in ((fc1, (d_n1, d_c1, d_k1), writes[1]), (fc2, (d_n2, d_c2, d_k2), writes[0])):
+            urow = hw.row("train", info, "update", "update")
+            urow.batches += 1
+            hw.charge(urow, *self._op("sign"), dk["sign_ops"])
+            hw.charge(urow, writer.name, "pulse", dn["write_pulses"] + dc["write_pulses"])
+            urow.set_pulses += int(dn["set_pulses"] + dc["set_pulses"])
+            urow.reset_pulses += int(dn["reset_pulses"] + dc["reset_pulses"])
+            urow.write_cycles += int(w.write_cycles)
+        # both layers and both crossbars of a pair have their own drivers: one write, as long as the longest one
+        stages.append((fc1, "update", "update", max(w.time_s for w in writes)))
+        after = hw.pending.barrier
+        for info, phase, unit, seconds in stages:
+            cycles = int(math.ceil(seconds * self.arch.clock_hz - 1e-9)) if seconds > 0 else 0
+            after = hw.add_tx(("train", info.index, phase),
+                              Transaction(info.index, phase, self.tally.updates, 0, cycles, unit=unit, after=after,
+                                          buffer_cycles=0))
+        hw.pending.mode = "train"
+        hw.flush()
 
     def _control(self, wrong: int, n: int) -> None:
         """Digital control unit: window error rate; decay the convergence rate on a plateau; stop."""
@@ -314,19 +435,28 @@ class SelfTrainer:
         self.tally.activations = act
         return correct / len(x)
 
+    def result(self) -> Any:
+        """The hardware result of the training so far (rows, totals by component; the engine's cycles)."""
+        return self.hardware.finish()
+
     def energy(self) -> dict[str, float]:
-        """Training energy in pJ per action (and total) from the counts, charged by the YAML."""
-        return self.arch.energy_breakdown(self.counts, self.tally.activations, self.tally.control_ops,
-                                          self.tally.seconds)
+        """Training energy in pJ by component (and the total), priced by the architecture's components."""
+        t = self.result().mode_totals("train")
+        return {**t["energy_pj_by_component"], "total": t["energy_pj"]}
+
+    @property
+    def seconds(self) -> float:
+        """Simulated training time: the engine's cycles at the architecture's clock."""
+        return self.hardware.total_cycles["train"] / self.arch.clock_hz
 
     def summary(self) -> dict[str, Any]:
         """Iterations, updates, simulated time, energy breakdown, counts."""
         e = self.energy()
-        return {"iterations": self.tally.samples, "updates": self.tally.updates, "time_s": self.tally.seconds,
-                "write_time_s": self.tally.write_seconds, "energy_pj": e["total"], "energy_breakdown_pj": e,
-                "counts": self.counts.as_dict(), "activations": self.tally.activations,
-                "control_ops": self.tally.control_ops, "final_rate": self.rate, "epochs": self.epoch,
-                "stopped_by_control": self.done}
+        return {"iterations": self.tally.samples, "updates": self.tally.updates, "time_s": self.seconds,
+                "cycles": self.hardware.total_cycles["train"], "write_time_s": self.tally.write_seconds,
+                "energy_pj": e["total"], "energy_breakdown_pj": e, "counts": self.counts.as_dict(),
+                "activations": self.tally.activations, "control_ops": self.tally.control_ops,
+                "final_rate": self.rate, "epochs": self.epoch, "stopped_by_control": self.done}
 
 
 # ---------------------------------------------------------------- data and the CPU baseline
@@ -352,8 +482,8 @@ def cpu_baseline(data_dir: str | Path | None = None, epochs: int = 10, batch: in
     the time is training only.
     """
     from ..core.train import train
-    from ..run import prepare
-    from ..workload import workload_from_dict
+    from ..pipeline import prepare
+    from ..schema.workload import workload_from_dict
 
     def build(ep: int, n: int | None) -> Any:
         w = workload_from_dict({"name": "self_training_cpu", "dataset": _dataset_spec(), "network": "784-300-10",
@@ -380,7 +510,7 @@ def cpu_baseline(data_dir: str | Path | None = None, epochs: int = 10, batch: in
 # ---------------------------------------------------------------- Table I
 
 def run_one(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, y_te: np.ndarray, cfg: SelfTrainConfig,
-            arch: CrossbarArch | str | Path = ARCH) -> dict[str, Any]:
+            arch: Architecture | str | Path = ARCH) -> dict[str, Any]:
     """Train one configuration; accuracy on the test images plus the hardware summary."""
     tr = SelfTrainer(arch, cfg, n_in=x_tr.shape[1], n_out=int(max(y_tr.max(), y_te.max())) + 1)
     tr.train(x_tr, y_tr)
@@ -392,8 +522,10 @@ def table1(decays: tuple[float, ...] = (1.2, 1.5, 1.8), noises: tuple[float, ...
            cfg: SelfTrainConfig | None = None, cpu: dict[str, Any] | None = None,
            cpu_kw: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Seed 004 Table I: one row per (decay, noise), means over seeds, vs the measured CPU run (row 0)."""
-    a = load_crossbar_arch(arch)
-    power = a.require_cpu("the CPU baseline").power_w
+    a = load_arch(arch)
+    if a.cpu is None:
+        raise ArchError(f"{a.source_file}: cpu: missing; the CPU baseline needs {{name, power_w, source}}")
+    power = a.cpu.power_w
     x_tr, y_tr, x_te, y_te = load_mnist_split(data_dir)
     cpu = cpu or cpu_baseline(data_dir, **(cpu_kw or {}))
     cpu_e_mj = cpu["wall_s"] * power * 1e3
@@ -440,7 +572,7 @@ def reproduce(out: Path, data_dir: str | Path | None = None, seeds: tuple[int, .
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = table1(seeds=seeds, data_dir=data_dir, **kw)
-    a = load_crossbar_arch(kw.get("arch", ARCH))
+    a = load_arch(kw.get("arch", ARCH))
     write_csv(out / "crossbar_table1.csv", rows, COLUMNS)
     write_json(out / "crossbar_table1.json", {
         "table": "seed 004 Table I (memristor self-training vs CPU)", "data": DATA_NOTE,

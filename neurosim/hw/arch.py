@@ -1,18 +1,14 @@
-"""Architecture configs: a YAML file -> validated, typed, frozen components (Timeloop/Accelergy style).
+"""Architecture files: one YAML schema for every accelerator, digital or crossbar -> a validated, frozen model.
 
-An architecture names its components (class, class-specific attributes, and an action table giving the
-energy, latency and source of every action) and a placement saying where each kind of data lives. Workloads
-and action counts are kept elsewhere; this module only describes the machine, and never imports training code.
-
-Units: ``energy_pj`` is per action: per bit for memories (``read_bit``/``write_bit``), per operand pair or
-lane operation for compute units, per weight for update units. ``latency_cycles`` is the number of cycles one
-action occupies its unit (issue latency); memory timing comes from the attributes instead (DRAM
-``bandwidth_gbps`` per channel in gigabytes/s and ``latency_ns``; buffers ``banks`` x ``width_bits`` per
-cycle). Example::
+An architecture names its clock and technology, a list of components (class, class-specific attributes, an
+action table giving the energy, latency and source of every action; see :mod:`neurosim.hw.components`), and a
+placement saying which component holds each kind of data. Workloads and action counts are kept elsewhere; this
+module only describes the machine, and never imports training code. Example::
 
     name: gxnor
     technology: 45nm
     clock_mhz: 1000
+    clock_source: "assumed: 1 GHz, the upper end of a 45 nm accelerator clock"
     components:
       - name: pe
         class: compute_array
@@ -21,173 +17,37 @@ cycle). Example::
           xnor: {energy_pj: 0.00375, latency_cycles: 1, source: "derived: one full-adder bit, 0.03/8 pJ"}
           ...
     placement: {weights: state_buffer, activations: global_buffer, optimizer_state: dram, batchnorm: global_buffer}
+
+Units: ``energy_pj`` per action, counted in the unit the class gives each action (per bit for memories, per
+operand pair or firing lane for compute arrays, per weight for update units, per conversion, per pulse ...).
+Latency: ``latency_cycles`` (an integer, cycles of the clock one action occupies its unit; default 1) or
+``latency_ns``; crossbar actions may say ``device`` for the device's read time or pulse (width, energy).
+Memory timing comes from attributes (DRAM ``bandwidth_gbps`` per channel and ``latency_ns``; buffers
+``banks`` x ``width_bits`` per cycle). Every number names its ``source``. Errors name the file, the key path
+and what is allowed.
 """
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, NoReturn
+from typing import Annotated, Any, Mapping, NoReturn
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-__all__ = [
-    "ArchError", "Action", "Component", "Placement", "Architecture", "DramAttributes", "BufferAttributes",
-    "ComputeAttributes", "UpdateAttributes", "AccumulatorAttributes", "CLASSES", "COMPUTE_KINDS",
-    "UPDATE_KINDS", "PLACEMENT_CLASSES", "ARCH_DIR", "load_arch", "find_arch", "shipped_archs",
-]
+from ..schema.errors import describe
+from ..schema.yaml_io import read_yaml_mapping
+from .components import Action, Component, class_names, component_class, component_classes
+from .crossbar import CrossbarError, CrossbarParams
+from ..devices import DeviceError, DeviceParams
+
+__all__ = ["ArchError", "Action", "Component", "Placement", "Architecture", "Cpu", "PLACEMENT_CLASSES", "ARCH_DIR",
+           "load_arch", "find_arch", "shipped_archs"]
 
 ARCH_DIR = Path(__file__).resolve().parents[2] / "arch_configs"
 
-
-class ArchError(ValueError):
-    """A bad architecture file or query; the message names the file, the key path and what is allowed."""
-
-
-class _Bad(Exception):
-    """Internal: a value check failed; the caller adds the file and key path."""
-
-
-# ---------------------------------------------------------------- value checks (value -> parsed value)
-
-def _number(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise _Bad(f"must be a number, got {v!r}")
-    if not math.isfinite(v):
-        raise _Bad(f"must be finite, got {v!r}")
-    return float(v)
-
-
-def _nonneg(v: Any) -> float:
-    x = _number(v)
-    if x < 0:
-        raise _Bad(f"must be >= 0, got {v!r}")
-    return x
-
-
-def _positive(v: Any) -> float:
-    x = _number(v)
-    if x <= 0:
-        raise _Bad(f"must be > 0, got {v!r}")
-    return x
-
-
-def _int_min(lo: int) -> Callable[[Any], int]:
-    def check(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise _Bad(f"must be an integer >= {lo}, got {v!r}")
-        if v < lo:
-            raise _Bad(f"must be an integer >= {lo}, got {v!r}")
-        return v
-    return check
-
-
-def _text(v: Any) -> str:
-    if not isinstance(v, str) or not v.strip():
-        raise _Bad(f"must be a non-empty string, got {v!r}")
-    return v.strip()
-
-
-def _choice(*allowed: str) -> Callable[[Any], str]:
-    def check(v: Any) -> str:
-        if v not in allowed:
-            raise _Bad(f"got {v!r}; allowed: {', '.join(allowed)}")
-        return v
-    return check
-
-
-def _int_or_auto(v: Any) -> int | str:
-    return "auto" if v == "auto" else _int_min(1)(v)
-
-
-# ---------------------------------------------------------------- typed attributes per class
-
-@dataclass(frozen=True)
-class DramAttributes:
-    """Off-chip DRAM: word size, per-channel bandwidth in gigabytes/s, access latency, channel count."""
-
-    bandwidth_gbps: float
-    word_bits: int = 32
-    latency_ns: float = 0.0
-    channels: int = 1
-    capacity_bits: int | None = None  # None: unbounded
-
-
-@dataclass(frozen=True)
-class BufferAttributes:
-    """On-chip buffer: capacity, banks x width_bits per access; state buffers store cell_bits per weight."""
-
-    capacity_bits: int
-    width_bits: int
-    banks: int = 1
-    cell_bits: int | str | None = None  # state_buffer: int or "auto" (= N+1 of the method)
-
-
-@dataclass(frozen=True)
-class ComputeAttributes:
-    """Compute array: datapath kind, lanes per array, arrays, zero policy (gating or skipping)."""
-
-    kind: str
-    lanes: int
-    arrays: int = 1
-    policy: str = "gating"
-    accumulator_bits: int = 16
-
-
-@dataclass(frozen=True)
-class UpdateAttributes:
-    """Weight-update unit: kind (dst_fixed_point, float_binarize, float) and weights updated per cycle."""
-
-    kind: str
-    lanes: int = 1
-
-
-@dataclass(frozen=True)
-class AccumulatorAttributes:
-    """Accumulator/activation unit (batch-norm scale, threshold, pooling compare)."""
-
-    lanes: int
-    bits: int = 32
-
-
-_REQ = object()
-COMPUTE_KINDS = ("gated_xnor", "xnor", "mac", "mux", "event_mux")
-UPDATE_KINDS = ("dst_fixed_point", "float_binarize", "float")
-_COMPUTE_ACTIONS = {
-    "gated_xnor": ("gate_check", "xnor", "bitcount_add", "rest"),
-    "xnor": ("xnor", "bitcount_add"),
-    "mac": ("mult", "add"),
-    "mux": ("mux", "add"),
-    "event_mux": ("gate_check", "mux", "add", "rest"),
-}
-_SKIP_ACTIONS = ("index", "compact")
-_EVENT_KINDS = ("gated_xnor", "event_mux")
-_UPDATE_ACTIONS = {
-    "dst_fixed_point": ("state_add", "rng", "table_lookup"),
-    "float_binarize": ("float_add", "space_switch"),
-    "float": ("float_add",),
-}
-_MEMORY_ACTIONS = ("read_bit", "write_bit")
-_BUFFER_ATTRS = {"capacity_bits": (_int_min(1), _REQ), "width_bits": (_int_min(1), _REQ), "banks": (_int_min(1), 1)}
-
-# class -> (attribute dataclass, {attribute: (check, default)})
-_CLASS_ATTRS: dict[str, tuple[type, dict[str, tuple[Callable[[Any], Any], Any]]]] = {
-    "dram": (DramAttributes, {
-        "bandwidth_gbps": (_positive, _REQ), "word_bits": (_int_min(1), 32), "latency_ns": (_nonneg, 0.0),
-        "channels": (_int_min(1), 1), "capacity_bits": (_int_min(1), None)}),
-    "state_buffer": (BufferAttributes, {**_BUFFER_ATTRS, "cell_bits": (_int_or_auto, "auto")}),
-    "sram_buffer": (BufferAttributes, dict(_BUFFER_ATTRS)),
-    "compute_array": (ComputeAttributes, {
-        "kind": (_choice(*COMPUTE_KINDS), _REQ), "lanes": (_int_min(1), _REQ), "arrays": (_int_min(1), 1),
-        "policy": (_choice("gating", "skipping"), "gating"), "accumulator_bits": (_int_min(1), 16)}),
-    "update_unit": (UpdateAttributes, {"kind": (_choice(*UPDATE_KINDS), _REQ), "lanes": (_int_min(1), 1)}),
-    "accumulator": (AccumulatorAttributes, {"lanes": (_int_min(1), _REQ), "bits": (_int_min(1), 32)}),
-}
-CLASSES = tuple(_CLASS_ATTRS)
-
-# data -> classes it may be placed in; hidden_weights is optional (only methods with float hidden weights)
+# data -> classes it may be placed in (in this order in messages); hidden_weights is optional
 PLACEMENT_CLASSES: dict[str, tuple[str, ...]] = {
     "weights": ("state_buffer", "dram"),
     "hidden_weights": ("dram", "sram_buffer"),
@@ -198,47 +58,71 @@ PLACEMENT_CLASSES: dict[str, tuple[str, ...]] = {
 _OPTIONAL_PLACEMENT = ("hidden_weights",)
 
 
-def _actions_for(cls: str, attrs: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(required, optional) action names of a component of class ``cls`` with these attributes."""
-    if cls in ("dram", "state_buffer", "sram_buffer"):
-        return _MEMORY_ACTIONS, ()
-    if cls == "compute_array":
-        base = _COMPUTE_ACTIONS[attrs.kind]
-        if attrs.kind not in _EVENT_KINDS:
-            return base, ()
-        return (base + _SKIP_ACTIONS, ()) if attrs.policy == "skipping" else (base, _SKIP_ACTIONS)
-    if cls == "update_unit":
-        return _UPDATE_ACTIONS[attrs.kind], ()
-    return ("add", "compare", "mult"), ()
+class ArchError(ValueError):
+    """A bad architecture file or query; the message names the file, the key path and what is allowed."""
 
 
-# ---------------------------------------------------------------- the typed architecture
-
-@dataclass(frozen=True)
-class Action:
-    """One action of a component: energy per action (pJ), cycles it occupies the unit, and where from."""
-
-    energy_pj: float
-    latency_cycles: int
-    source: str
+# ---------------------------------------------------------------------------------------------- file schema
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+_NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
-@dataclass(frozen=True)
-class Component:
-    """One hardware component: class, typed attributes, action table, leakage power."""
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
-    name: str
-    cls: str
-    attributes: Any  # one of the *Attributes dataclasses above
-    actions: Mapping[str, Action]
-    leakage_mw: float = 0.0
-    leakage_source: str = ""
+
+class CpuFile(_Strict):
+    """The CPU a run is compared with (seed 004's Table I): its name and the power charged for its wall time."""
+
+    name: Text
+    power_w: _Positive
+    source: Text
+
+
+class ArchitectureFile(_Strict):
+    """The top level of an architecture YAML."""
+
+    name: Text
     description: str = ""
+    technology: Text
+    clock_hz: _Positive | None = None
+    clock_mhz: _Positive | None = None
+    clock_source: Text
+    double_buffering: bool = True
+    components: Annotated[list[Any], Field(min_length=1)]
+    placement: dict[str, Any] | None = None
+    cpu: CpuFile | None = None
 
-    @property
-    def kind(self) -> str | None:
-        """The datapath kind (compute_array, update_unit), else None."""
-        return getattr(self.attributes, "kind", None)
+
+class ComponentFile(_Strict):
+    """One entry of ``components``; attributes, actions and device are checked against its class."""
+
+    name: Text
+    cls: Text = Field(alias="class")
+    description: str = ""
+    attributes: dict[str, Any] | None = None
+    actions: dict[str, Any] | None = None
+    leakage_mw: _NonNeg = 0.0
+    leakage_source: Text | None = None
+    device: dict[str, Any] | None = None
+
+
+class ActionFile(_Strict):
+    """One action: energy (pJ, or ``device``), latency (cycles or ns, or ``device``), and its source."""
+
+    energy_pj: Any = None
+    latency_cycles: Annotated[int, Field(ge=0)] | None = None
+    latency_ns: Any = None
+    source: Text | None = None
+
+
+# ---------------------------------------------------------------------------------------------- the model
+@dataclass(frozen=True)
+class Cpu:
+    name: str
+    power_w: float
+    source: str
 
 
 @dataclass(frozen=True)
@@ -266,14 +150,20 @@ class Architecture:
     clock_hz: float
     technology: str
     components: Mapping[str, Component]
-    placement: Placement
+    placement: Placement | None
     source_file: str
     description: str = ""
     double_buffering: bool = True  # two on-chip tile slots: the next tile loads while this one computes
+    clock_source: str = ""
+    cpu: Cpu | None = None
+
+    def __deepcopy__(self, memo: dict) -> "Architecture":
+        return self  # immutable: copies of a run (checkpoints, resumable trainers) share it
 
     def _err(self, msg: str) -> NoReturn:
         raise ArchError(f"{self.source_file}: {msg}")
 
+    # ---- components and actions
     def component(self, name: str) -> Component:
         """The component called ``name``."""
         if name not in self.components:
@@ -282,9 +172,17 @@ class Architecture:
 
     def by_class(self, cls: str) -> list[Component]:
         """Components of class ``cls``, in file order."""
-        if cls not in CLASSES:
-            self._err(f"unknown class {cls!r}; allowed: {', '.join(CLASSES)}")
+        if cls not in component_classes():
+            self._err(f"unknown class {cls!r}; allowed: {', '.join(class_names())}")
         return [c for c in self.components.values() if c.cls == cls]
+
+    def has_class(self, cls: str) -> bool:
+        return bool(self.by_class(cls))
+
+    def first(self, cls: str) -> Component | None:
+        """The first component of class ``cls``, or None."""
+        found = self.by_class(cls)
+        return found[0] if found else None
 
     def action(self, component: str, action: str) -> Action:
         """The action record of ``component``."""
@@ -297,7 +195,7 @@ class Architecture:
         """Energy of one action in pJ."""
         return self.action(component, action).energy_pj
 
-    def latency(self, component: str, action: str) -> int:
+    def latency(self, component: str, action: str) -> float:
         """Cycles one action occupies its unit."""
         return self.action(component, action).latency_cycles
 
@@ -319,6 +217,38 @@ class Architecture:
         """The one off-chip DRAM."""
         return self._single("dram")
 
+    @property
+    def is_crossbar(self) -> bool:
+        """Whether the weights live on crossbar tiles (else on a digital compute array's memories)."""
+        return self.has_class("crossbar_tile")
+
+    def crossbar(self, role: str = "normal") -> Component | None:
+        """The crossbar tile of ``role`` (normal: the forward tiles; copy: seed 004's W^T tiles), or None."""
+        return next((c for c in self.by_class("crossbar_tile") if c.attributes.role == role), None)
+
+    def crossbar_params(self, tile: Component) -> CrossbarParams:
+        """The crossbar model's parameters of a tile: its geometry, driver, readout and writer."""
+        a = tile.attributes
+        drv = self.component(a.driver).attributes
+        readout = self.component(a.readout)
+        adc = readout.attributes if readout.cls == "adc" else None
+        kw = dict(rows=a.rows, cols=a.cols, input_driver=drv.kind, input_bits=drv.input_bits,
+                  readout="adc" if adc is not None else "comparator", adc_full_scale=a.full_scale,
+                  write_mode=self.component(a.writer).attributes.mode)
+        if adc is not None:
+            kw.update(adc_bits=adc.bits, adc_share=adc.share)
+        return CrossbarParams(**kw)
+
+    def weight_space(self, tile: Component | None = None) -> tuple[int, str, float]:
+        """(N, mapping, L) of a crossbar tile (a copy tile: of the tile it copies)."""
+        tile = tile or self.crossbar()
+        if tile is None:
+            self._err("has no crossbar_tile")
+        a = tile.attributes
+        if a.role == "copy":
+            a = self.component(a.copy_of).attributes
+        return a.N, a.mapping, a.L
+
     # ---- timing helpers (for the SimPy engine)
     def dram_bits_per_cycle(self) -> float:
         """DRAM bits per accelerator cycle and channel (bandwidth_gbps is gigabytes/s per channel)."""
@@ -330,15 +260,28 @@ class Architecture:
 
     def buffer_bits_per_cycle(self, name: str) -> int:
         """Bits an on-chip buffer delivers per cycle: banks x width_bits."""
-        a = self.component(name).attributes
-        if not isinstance(a, BufferAttributes):
+        comp = self.component(name)
+        if not component_class(comp.cls).memory or component_class(comp.cls).offchip:
             self._err(f"component {name!r} is not an on-chip buffer")
-        return a.banks * a.width_bits
+        return comp.attributes.banks * comp.attributes.width_bits
+
+    def is_offchip(self, name: str) -> bool:
+        return component_class(self.component(name).cls).offchip
+
+    def is_buffer(self, name: str) -> bool:
+        """Whether ``name`` is an on-chip memory (a port of banks x width bits)."""
+        spec = component_class(self.component(name).cls)
+        return spec.memory and not spec.offchip
 
     # ---- capacity
+    def _placement(self) -> Placement:
+        if self.placement is None:
+            self._err("has no placement (it has no memories)")
+        return self.placement
+
     def _target(self, where: str) -> Component:
         if where in PLACEMENT_CLASSES:
-            name = self.placement.where(where)
+            name = self._placement().where(where)
             if name is None:
                 self._err(f"placement has no {where!r}")
             return self.component(name)
@@ -368,33 +311,7 @@ class Architecture:
         return demand
 
 
-# ---------------------------------------------------------------- loading
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML loader that rejects duplicate keys and reads 1e-3 as a float (YAML 1.2 style)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, (str, int, float)):
-                continue
-            if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"))
-
-_TOP_KEYS = ("name", "description", "clock_hz", "clock_mhz", "technology", "double_buffering", "components",
-             "placement")
-_COMPONENT_KEYS = ("name", "class", "attributes", "actions", "leakage_mw", "leakage_source", "description")
-_ACTION_KEYS = ("energy_pj", "latency_cycles", "source")
-
-
+# ---------------------------------------------------------------------------------------------- loading
 class _Ctx:
     """Carries the file name so every error names file and key path."""
 
@@ -404,93 +321,203 @@ class _Ctx:
     def fail(self, path: str, msg: str) -> NoReturn:
         raise ArchError(f"{self.file}: {path}: {msg}" if path else f"{self.file}: {msg}")
 
-    def check(self, path: str, fn: Callable[[Any], Any], v: Any) -> Any:
+    def model(self, model: type[BaseModel], raw: Any, path: str) -> Any:
+        if not isinstance(raw, dict):
+            allowed = ", ".join(f.alias or n for n, f in model.model_fields.items())
+            self.fail(path, f"must be a mapping with keys from: {allowed}; got {type(raw).__name__}")
         try:
-            return fn(v)
-        except _Bad as e:
-            self.fail(path, str(e))
-
-    def mapping(self, path: str, v: Any, allowed: tuple[str, ...]) -> Mapping[str, Any]:
-        if not isinstance(v, dict):
-            self.fail(path, f"must be a mapping, got {type(v).__name__}")
-        for k in v:
-            if k not in allowed:
-                self.fail(f"{path}.{k}" if path else str(k), f"unknown key; allowed: {', '.join(allowed)}")
-        return v
+            return model.model_validate(raw)
+        except ValidationError as e:
+            raise ArchError(f"{self.file}: {describe(e, path, model)}") from None
 
 
-def _parse_attributes(ctx: _Ctx, path: str, cls: str, raw: Any) -> Any:
-    build, spec = _CLASS_ATTRS[cls]
-    raw = ctx.mapping(path, {} if raw is None else raw, tuple(spec))
-    values = {}
-    for key, (fn, default) in spec.items():
-        if key in raw:
-            values[key] = ctx.check(f"{path}.{key}", fn, raw[key])
-        elif default is _REQ:
-            ctx.fail(f"{path}.{key}", f"missing required attribute of class {cls}")
+def _number(ctx: _Ctx, path: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        ctx.fail(path, f"must be a number, got {v!r}")
+    if not math.isfinite(v):
+        ctx.fail(path, f"must be finite, got {v!r}")
+    if v < 0:
+        ctx.fail(path, f"must be >= 0, got {v!r}")
+    return float(v)
+
+
+_DEVICE_ACTIONS = "the device-priced actions (crossbar_tile read latency, write_driver pulse)"
+
+
+def _parse_action(ctx: _Ctx, path: str, name: str, raw: Any, spec, device: DeviceParams | None,
+                  clock_hz: float) -> Action:
+    body = ctx.model(ActionFile, raw, path)
+    if body.energy_pj is None:
+        ctx.fail(f"{path}.energy_pj", f"missing (energy of one action in pJ, per {spec.unit})")
+    if body.source is None:
+        ctx.fail(f"{path}.source", "missing: every energy/latency constant must name its source")
+    if body.energy_pj == "device":
+        if "energy" not in spec.device or device is None:
+            ctx.fail(f"{path}.energy_pj", f"'device' is allowed only for {_DEVICE_ACTIONS}; give a number >= 0")
+        energy = device.energy_per_pulse_pj
+    else:
+        energy = _number(ctx, f"{path}.energy_pj", body.energy_pj)
+    if body.latency_cycles is not None and body.latency_ns is not None:
+        ctx.fail(f"{path}.latency_ns", "give exactly one of latency_ns (a number >= 0"
+                 + (", or 'device'" if "latency" in spec.device else "") + ") or latency_cycles (an integer >= 0)")
+    if body.latency_ns is None:
+        cycles = 1 if body.latency_cycles is None else body.latency_cycles
+        seconds = cycles / clock_hz
+    else:
+        if body.latency_ns == "device":
+            if "latency" not in spec.device or device is None:
+                ctx.fail(f"{path}.latency_ns", f"'device' is allowed only for {_DEVICE_ACTIONS}; give a number >= 0")
+            seconds = device.t_read_s if "energy" not in spec.device else device.pulse_width_s
         else:
-            values[key] = default
-    attrs = build(**values)
-    if cls == "compute_array" and attrs.policy == "skipping" and attrs.kind not in _EVENT_KINDS:
-        ctx.fail(f"{path}.policy", f"'skipping' needs an event-driven kind ({', '.join(_EVENT_KINDS)}), "
-                                   f"got kind {attrs.kind!r}")
+            seconds = _number(ctx, f"{path}.latency_ns", body.latency_ns) * 1e-9
+        cycles = seconds * clock_hz
+    return Action(energy_pj=energy, latency_cycles=cycles, latency_s=seconds, unit=spec.unit, source=body.source)
+
+
+def _parse_device(ctx: _Ctx, path: str, raw: dict) -> tuple[DeviceParams, str]:
+    keys = [f for f in DeviceParams.__dataclass_fields__] + ["source", "pulse_energy_source"]
+    for k in raw:
+        if k not in keys:
+            ctx.fail(f"{path}.{k}", f"unknown key; allowed: {', '.join(keys)}")
+    if "source" not in raw:
+        ctx.fail(f"{path}.source", "missing: every energy/latency/power number must name its source (the "
+                                   "device's electrical numbers, read time and pulse width)")
+    src = raw["source"]
+    if not isinstance(src, str) or not src.strip():
+        ctx.fail(f"{path}.source", f"must be a non-empty string, got {src!r}")
+    params = {k: v for k, v in raw.items() if k not in ("source", "pulse_energy_source")}
+    if params.get("pulse_energy_pj") is not None and not str(raw.get("pulse_energy_source", "")).strip():
+        ctx.fail(f"{path}.pulse_energy_source", "missing: pulse_energy_pj must name its source")
+    for k, v in params.items():
+        if isinstance(v, bool):
+            ctx.fail(f"{path}.{k}", f"must be a number, got {v!r}")
+    try:
+        return DeviceParams(**params), src.strip()
+    except DeviceError as e:
+        key, _, rest = str(e).partition(": ")
+        if rest and " " not in key:
+            ctx.fail(f"{path}.{key}", rest)
+        ctx.fail(path, str(e))
+
+
+def _parse_attributes(ctx: _Ctx, path: str, spec, raw: Any) -> Any:
+    attrs = ctx.model(spec.Attributes, {} if raw is None else raw, path)
+    spec.check(attrs, lambda key, msg: ctx.fail(f"{path}.{key}", msg))
     return attrs
 
 
-def _parse_actions(ctx: _Ctx, path: str, cls: str, attrs: Any, raw: Any) -> Mapping[str, Action]:
-    required, optional = _actions_for(cls, attrs)
-    allowed = required + optional
-    what = f"class {cls}" + (f" kind {attrs.kind}" if hasattr(attrs, "kind") else "") + (
-        f" policy {attrs.policy}" if hasattr(attrs, "policy") else "")
-    if not isinstance(raw, dict):
-        ctx.fail(path, f"must be a mapping of action -> {{energy_pj, latency_cycles, source}}; "
-                       f"{what} needs: {', '.join(required)}")
-    out = {}
-    for name, body in raw.items():
-        p = f"{path}.{name}"
-        if name not in allowed:
-            ctx.fail(p, f"unknown action for {what}; allowed: {', '.join(allowed)}")
-        body = ctx.mapping(p, body, _ACTION_KEYS)
-        if "energy_pj" not in body:
-            ctx.fail(f"{p}.energy_pj", "missing (energy per action in pJ)")
-        if "source" not in body:
-            ctx.fail(f"{p}.source", "missing: every energy/latency constant must name its source")
-        out[name] = Action(
-            energy_pj=ctx.check(f"{p}.energy_pj", _nonneg, body["energy_pj"]),
-            latency_cycles=ctx.check(f"{p}.latency_cycles", _int_min(0), body.get("latency_cycles", 1)),
-            source=ctx.check(f"{p}.source", _text, body["source"]),
-        )
+class _Draft:
+    """A component between parsing and resolution (copy tiles and device-priced actions need the others)."""
+
+    def __init__(self, index: int, file: ComponentFile, spec, attrs: Any) -> None:
+        self.index, self.file, self.spec, self.attrs = index, file, spec, attrs
+        self.path = f"components[{index}]"
+        self.device: DeviceParams | None = None
+        self.device_source = ""
+
+
+def _parse_component(ctx: _Ctx, i: int, raw: Any) -> _Draft:
+    path = f"components[{i}]"
+    f = ctx.model(ComponentFile, raw, path)
+    if f.cls not in component_classes():
+        ctx.fail(f"{path}.class", f"unknown class {f.cls!r}; allowed: {', '.join(class_names())}")
+    spec = component_class(f.cls)
+    d = _Draft(i, f, spec, _parse_attributes(ctx, f"{path}.attributes", spec, f.attributes))
+    if f.leakage_source is None and "leakage_mw" in f.model_fields_set:
+        ctx.fail(f"{path}.leakage_source", "missing: leakage_mw must name its source")
+    copy = getattr(d.attrs, "role", "normal") == "copy"
+    if f.device is not None and (not spec.takes_device or copy):
+        why = "a copy crossbar uses the device of the tile it copies" if copy else \
+            f"only {', '.join(n for n, c in component_classes().items() if c.takes_device)} components have a device"
+        ctx.fail(f"{path}.device", f"not allowed: {why}")
+    if spec.takes_device and not copy:
+        if f.device is None:
+            ctx.fail(f"{path}.device", "missing: the device the tile's weights live on (with its source)")
+        d.device, d.device_source = _parse_device(ctx, f"{path}.device", f.device)
+    return d
+
+
+def _check_references(ctx: _Ctx, drafts: dict[str, _Draft]) -> None:
+    for d in drafts.values():
+        for key, classes in d.spec.references(d.attrs).items():
+            target = getattr(d.attrs, key)
+            p = f"{d.path}.attributes.{key}"
+            if target not in drafts:
+                ctx.fail(p, f"no component {target!r}; components: {', '.join(drafts)}")
+            if drafts[target].file.cls not in classes:
+                ctx.fail(p, f"component {target!r} is a {drafts[target].file.cls}; {key} must name a "
+                            f"{' or '.join(classes)}")
+            if key == "copy_of" and getattr(drafts[target].attrs, "role", "normal") != "normal":
+                ctx.fail(p, f"component {target!r} is itself a copy; name a crossbar_tile with role: normal")
+
+
+def _device_for(d: _Draft, drafts: dict[str, _Draft], ctx: _Ctx) -> DeviceParams | None:
+    """The device a component's ``device`` values refer to: its own, that of the tile it copies, or (write drivers)
+    that of the tiles it writes (which must agree)."""
+    if d.device is not None:
+        return d.device
+    if getattr(d.attrs, "role", None) == "copy":
+        return drafts[d.attrs.copy_of].device
+    served = [t.device for t in drafts.values() if t.device is not None and getattr(t.attrs, "writer", None) == d.file.name]
+    if not served:
+        return None
+    if any(s.energy_per_pulse_pj != served[0].energy_per_pulse_pj or s.pulse_width_s != served[0].pulse_width_s
+           for s in served):
+        ctx.fail(f"{d.path}.actions", "the tiles this driver writes have devices with different pulses; give "
+                                      "numbers instead of 'device'")
+    return served[0]
+
+
+def _resolve(ctx: _Ctx, d: _Draft, drafts: dict[str, _Draft], clock_hz: float) -> Component:
+    f, spec = d.file, d.spec
+    copy_of = drafts[d.attrs.copy_of] if getattr(d.attrs, "role", None) == "copy" else None
+    raw_actions = f.actions or {}
+    if copy_of is not None:
+        if raw_actions:
+            ctx.fail(f"{d.path}.actions", f"a copy crossbar is priced as the tile it copies ({copy_of.file.name!r}); "
+                                          f"remove its actions")
+        raw_actions = copy_of.file.actions or {}
+    offered = {a: s for a, s in spec.actions(d.attrs).items() if not s.from_device}
+    what = f"class {f.cls}" + (f" kind {d.attrs.kind}" if hasattr(d.attrs, "kind") and f.cls == "compute_array"
+                               else "") + (f" policy {d.attrs.policy}" if hasattr(d.attrs, "policy") else "")
+    required = [a for a, s in offered.items() if s.required]
+    if not isinstance(raw_actions, dict):
+        ctx.fail(f"{d.path}.actions", f"must be a mapping of action -> {{energy_pj, latency_cycles, source}}; "
+                                      f"{what} needs: {', '.join(required)}")
+    device = _device_for(d, drafts, ctx)
+    actions: dict[str, Action] = {}
+    for name, body in raw_actions.items():
+        p = f"{d.path}.actions.{name}"
+        if name not in offered:
+            allowed = ", ".join(offered) or "none (this class has no actions)"
+            ctx.fail(p, f"unknown action for {what}; allowed: {allowed}")
+        actions[name] = _parse_action(ctx, p, name, body, offered[name], device, clock_hz)
     for name in required:
-        if name not in out:
-            ctx.fail(f"{path}.{name}", f"missing required action of {what}; required: {', '.join(required)}")
-    return MappingProxyType(out)
+        if name not in actions:
+            ctx.fail(f"{d.path}.actions.{name}", f"missing required action of {what} ({offered[name].unit}); "
+                                                 f"required: {', '.join(required)}")
+    for name, s in spec.actions(d.attrs).items():
+        if s.from_device:  # priced by the device physics: V_read^2 x t_read per siemens of driven cells
+            dev = device
+            src = d.device_source or (copy_of.device_source if copy_of is not None else "")
+            actions[name] = Action(energy_pj=dev.v_read ** 2 * dev.t_read_s * 1e12, latency_cycles=0, latency_s=0.0,
+                                   unit=s.unit, source=f"device physics: V_read^2 x t_read per siemens ({src})")
+    return Component(name=f.name, cls=f.cls, attributes=d.attrs, actions=MappingProxyType(actions),
+                     leakage_mw=f.leakage_mw, leakage_source=f.leakage_source or "", description=f.description,
+                     device=d.device if copy_of is None else copy_of.device,
+                     device_source=d.device_source if copy_of is None else copy_of.device_source)
 
 
-def _parse_component(ctx: _Ctx, path: str, raw: Any) -> Component:
-    raw = ctx.mapping(path, raw, _COMPONENT_KEYS)
-    for key in ("name", "class", "actions"):
-        if key not in raw:
-            ctx.fail(f"{path}.{key}", "missing")
-    name = ctx.check(f"{path}.name", _text, raw["name"])
-    cls = raw["class"]
-    if cls not in CLASSES:
-        ctx.fail(f"{path}.class", f"unknown class {cls!r}; allowed: {', '.join(CLASSES)}")
-    attrs = _parse_attributes(ctx, f"{path}.attributes", cls, raw.get("attributes"))
-    actions = _parse_actions(ctx, f"{path}.actions", cls, attrs, raw["actions"])
-    leak = ctx.check(f"{path}.leakage_mw", _nonneg, raw.get("leakage_mw", 0.0))
-    leak_src = ""
-    if "leakage_mw" in raw:
-        if "leakage_source" not in raw:
-            ctx.fail(f"{path}.leakage_source", "missing: leakage_mw must name its source")
-        leak_src = ctx.check(f"{path}.leakage_source", _text, raw["leakage_source"])
-    desc = raw.get("description", "")
-    if not isinstance(desc, str):
-        ctx.fail(f"{path}.description", "must be a string")
-    return Component(name, cls, attrs, actions, leak, leak_src, desc)
-
-
-def _parse_placement(ctx: _Ctx, raw: Any, comps: Mapping[str, Component]) -> Placement:
-    raw = ctx.mapping("placement", raw, tuple(PLACEMENT_CLASSES))
+def _parse_placement(ctx: _Ctx, raw: Any, comps: Mapping[str, Component]) -> Placement | None:
+    memories = [c for c in comps.values() if component_class(c.cls).memory]
+    if raw is None:
+        if memories:
+            ctx.fail("placement", f"missing: name where each kind of data lives ({', '.join(PLACEMENT_CLASSES)}); "
+                                  f"memories: {', '.join(c.name for c in memories)}")
+        return None
+    for k in raw:
+        if k not in PLACEMENT_CLASSES:
+            ctx.fail(f"placement.{k}", f"unknown key; allowed: {', '.join(PLACEMENT_CLASSES)}")
     values: dict[str, str | None] = {}
     for data, classes in PLACEMENT_CLASSES.items():
         p = f"placement.{data}"
@@ -500,70 +527,62 @@ def _parse_placement(ctx: _Ctx, raw: Any, comps: Mapping[str, Component]) -> Pla
                 continue
             ctx.fail(p, f"missing; name a component of class {' or '.join(classes)}")
         target = raw[data]
-        if target not in comps:
+        if not isinstance(target, str) or target not in comps:
             ctx.fail(p, f"no component {target!r}; components: {', '.join(comps)}")
         if comps[target].cls not in classes:
-            ctx.fail(p, f"component {target!r} is a {comps[target].cls}; {data} must be in a "
-                        f"{' or '.join(classes)}")
+            ctx.fail(p, f"component {target!r} is a {comps[target].cls}; {data} must be in a {' or '.join(classes)}")
         values[data] = target
     return Placement(**values)
 
 
-def read_yaml_mapping(path: Path, fail: Callable[[str, str], NoReturn], top_keys: tuple[str, ...]) -> dict:
-    """The top-level mapping of a YAML file (safe loader, duplicate keys rejected); errors go to ``fail(key, msg)``
-    so each loader raises its own error type naming the file."""
-    try:
-        text = path.read_text()
-    except OSError as e:
-        fail("", f"cannot read: {e.strerror or e}")
-    try:
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<yaml>"
-        fail(where, f"YAML syntax error: {getattr(e, 'problem', None) or e}")
-    if not isinstance(doc, dict):
-        fail("<top>", f"must be a mapping with keys {', '.join(top_keys)}, got {type(doc).__name__}")
-    return doc
+def _check_crossbar_params(ctx: _Ctx, arch: Architecture) -> None:
+    """Every tile's assembled crossbar parameters are consistent (e.g. ADCs shared by at most cols columns)."""
+    index = {name: i for i, name in enumerate(arch.components)}
+    for c in arch.components.values():
+        if c.cls != "crossbar_tile":
+            continue
+        try:
+            arch.crossbar_params(c)
+        except CrossbarError as e:
+            key, _, rest = str(e).partition(": ")
+            owner, attr = (c.attributes.readout, "share") if key == "adc_share" else (c.name, key)
+            ctx.fail(f"components[{index[owner]}].attributes.{attr}",
+                     f"{rest or e} (with the {c.attributes.cols} cols of crossbar_tile {c.name!r})")
+    if arch.crossbar("copy") is not None and arch.crossbar() is None:
+        ctx.fail("components", "a copy crossbar needs a crossbar_tile with role: normal")
+    tiles = arch.by_class("crossbar_tile")
+    if tiles and any(arch.component(t.attributes.readout).cls == "adc" for t in tiles) and \
+            not arch.has_class("shift_adder"):
+        ctx.fail("components", "an adc readout needs a shift_adder component (the partial sums of the row tiles are "
+                               "added digitally)")
 
 
 def load_arch(path: str | Path) -> Architecture:
-    """Load and validate an architecture YAML (a path, or a shipped name such as 'gxnor')."""
+    """Load and validate an architecture YAML (a path, or a shipped name such as 'gxnor' or 'crossbar_dst')."""
     path = find_arch(path)
     ctx = _Ctx(str(path))
-    doc = read_yaml_mapping(path, ctx.fail, _TOP_KEYS)
-    ctx.mapping("", doc, _TOP_KEYS)
-    for key in ("name", "technology", "components", "placement"):
-        if key not in doc:
-            ctx.fail(key, "missing")
-    name = ctx.check("name", _text, doc["name"])
-    technology = ctx.check("technology", _text, doc["technology"])
-    description = doc.get("description", "")
-    if not isinstance(description, str):
-        ctx.fail("description", "must be a string")
-    if ("clock_hz" in doc) == ("clock_mhz" in doc):
+    doc = read_yaml_mapping(path, ctx.fail, tuple(ArchitectureFile.model_fields))
+    top = ctx.model(ArchitectureFile, doc, "")
+    if (top.clock_hz is None) == (top.clock_mhz is None):
         ctx.fail("clock_hz", "give exactly one of clock_hz or clock_mhz (a number > 0)")
-    clock = (ctx.check("clock_hz", _positive, doc["clock_hz"]) if "clock_hz" in doc
-             else ctx.check("clock_mhz", _positive, doc["clock_mhz"]) * 1e6)
-    double_buffering = doc.get("double_buffering", True)
-    if not isinstance(double_buffering, bool):
-        ctx.fail("double_buffering", f"must be true or false, got {double_buffering!r}")
-    raw_comps = doc["components"]
-    if not isinstance(raw_comps, list) or not raw_comps:
-        ctx.fail("components", "must be a non-empty list of components")
-    comps: dict[str, Component] = {}
-    first: dict[str, int] = {}
-    for i, raw in enumerate(raw_comps):
-        comp = _parse_component(ctx, f"components[{i}]", raw)
-        if comp.name in comps:
-            ctx.fail(f"components[{i}].name", f"duplicate component name {comp.name!r} "
-                                              f"(also components[{first[comp.name]}])")
-        comps[comp.name] = comp
-        first[comp.name] = i
-    placement = _parse_placement(ctx, doc["placement"], comps)
-    return Architecture(name=name, clock_hz=clock, technology=technology, components=MappingProxyType(comps),
-                        placement=placement, source_file=str(path), description=description,
-                        double_buffering=double_buffering)
+    clock = top.clock_hz if top.clock_hz is not None else top.clock_mhz * 1e6
+    drafts: dict[str, _Draft] = {}
+    for i, raw in enumerate(top.components):
+        d = _parse_component(ctx, i, raw)
+        if d.file.name in drafts:
+            ctx.fail(f"components[{i}].name", f"duplicate component name {d.file.name!r} "
+                                              f"(also components[{drafts[d.file.name].index}])")
+        drafts[d.file.name] = d
+    _check_references(ctx, drafts)
+    comps = {name: _resolve(ctx, d, drafts, clock) for name, d in drafts.items()}
+    placement = _parse_placement(ctx, top.placement, comps)
+    cpu = Cpu(top.cpu.name, top.cpu.power_w, top.cpu.source) if top.cpu is not None else None
+    arch = Architecture(name=top.name, clock_hz=float(clock), technology=top.technology,
+                        components=MappingProxyType(comps), placement=placement, source_file=str(path),
+                        description=top.description, double_buffering=top.double_buffering,
+                        clock_source=top.clock_source, cpu=cpu)
+    _check_crossbar_params(ctx, arch)
+    return arch
 
 
 def find_arch(name_or_path: str | Path) -> Path:

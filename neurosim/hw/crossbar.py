@@ -2,9 +2,9 @@
 
 Functional + action-count model (seeds 003 and 004); never imports the training core. The energy/latency
 model charges the counters later (``ActionCounts``); the only energies computed here are physical: the array
-read energy sum V^2 G t_read and the write-pulse energy of :mod:`neurosim.hw.device`.
+read energy sum V^2 G t_read and the write-pulse energy of :mod:`neurosim.devices`.
 
-Mapping. A (in, out) weight matrix lives on a :class:`~neurosim.hw.device.DeviceArray` and is cut into
+Mapping. A (in, out) weight matrix lives on a :class:`~neurosim.devices.DeviceArray` and is cut into
 ceil(in / rows) x ceil(out / cols) tiles. ``cols`` counts logical weight columns: with the differential
 mapping each is a pair of physical columns (G+, G-), whose currents are subtracted in analog per column;
 with the reference mapping each is one physical column, and every tile has one shared reference column.
@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.hw.device import MAPPINGS, DeviceArray, DeviceError, DeviceParams, weight_unit
+from neurosim.devices import MAPPINGS, DeviceArray, DeviceError, DeviceParams, GeneratorDraws, weight_unit
 
 __all__ = [
     "CrossbarError", "CrossbarParams", "ActionCounts", "WriteStats", "Crossbar", "TrainingCrossbarPair",
@@ -297,7 +297,8 @@ class Crossbar:
             raise CrossbarError(f"mapping: got {mapping!r}; allowed: {', '.join(MAPPINGS)}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.N, self.mapping, self.L = int(N), mapping, float(L)
-        self.devices = DeviceArray((self.in_features, self.out_features), N, self.device, mapping, rng, states, L)
+        self.devices = DeviceArray((self.in_features, self.out_features), N, self.device, mapping,
+                                   GeneratorDraws(rng), states, L)
         p = self.params
         self.row_tiles = -(-self.in_features // p.rows)
         self.col_tiles = -(-self.out_features // p.cols)

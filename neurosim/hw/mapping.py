@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from ..events import MAC_KINDS, LayerInfo
-from .arch import Architecture, BufferAttributes
+from .arch import Architecture
 
 GRADIENT_BITS = 32  # backward gradients are full precision (the seeds train with float gradients)
 FUSED_KINDS = ("pool", "bn", "act")
@@ -75,10 +75,10 @@ def layer_graph(infos: list[LayerInfo]) -> nx.DiGraph:
 
 def activation_slot_bits(arch: Architecture, slots: int) -> int | None:
     """Bits of one tile slot in the buffer that holds activations (None: off chip, unbounded)."""
-    comp = arch.component(arch.placement.activations)
-    if not isinstance(comp.attributes, BufferAttributes):
+    name = arch.placement.activations
+    if not arch.is_buffer(name):
         return None
-    return comp.attributes.capacity_bits // max(1, slots)
+    return arch.component(name).attributes.capacity_bits // max(1, slots)
 
 
 def plan(infos: list[LayerInfo], arch: Architecture, batch: int, slots: int = 2) -> dict[int, LayerMap]:

@@ -1,4 +1,4 @@
-"""Hardware report of a run: summary fields, layers.csv (per layer, mode and phase), PNG plots, a printed table.
+"""Hardware report of a run: summary fields, layers.csv (per layer, mode and phase), PNG plots and report.html.
 
 Plain CSV like SCALE-Sim's reports, one JSON summary, and three matplotlib plots: stacked energy per layer by
 component, cycles per layer (compute and stall), and resting probability per layer (measured vs uniform).
@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .columns import COLUMNS
 from .files import write_csv
 
 
@@ -67,9 +68,7 @@ def write_html(path: Path, summary: dict[str, Any], rows: list[dict], plots: lis
              ("energy", f"{summary.get('energy_pj', 0) * 1e-6:.4g} uJ"),
              ("resting probability", f"{100 * summary['resting_probability']:.2f} %"
               if isinstance(summary.get("resting_probability"), float) else None)]
-    cols = ["name", "mode", "phase", "compute_cycles", "stall_cycles", "cycles", "energy_pj", "offchip_read_bits",
-            "offchip_write_bits", "onchip_read_bits", "onchip_write_bits", "algorithmic_ops", "actual_ops",
-            "resting_probability", "resting_probability_uniform", "utilization"]
+    cols = [c.name for c in COLUMNS if c.html]
 
     def cell(v: Any) -> str:
         if isinstance(v, float):
@@ -155,30 +154,3 @@ def plot_report(rows: list[dict], components: list[str], out: Path, title: str =
     _savefig(fig, paths[-1])
     plt.close(fig)
     return paths
-
-
-def _fmt(v: float, unit: str = "") -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
-    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= scale:
-            return f"{v / scale:.2f}{prefix}{unit}"
-    return f"{v:.0f}{unit}" if isinstance(v, int) or abs(v) >= 10 else f"{v:.3g}{unit}"
-
-
-def table(rows: list[dict], mode: str) -> str:
-    """A plain-text table of the rows of one mode: cycles, energy, traffic, resting probability."""
-    rows = [r for r in rows if r["mode"] == mode]
-    head = (f"{'layer':10s} {'phase':9s} {'cycles':>9s} {'stall':>8s} {'energy uJ':>9s} {'offchip':>9s} "
-            f"{'onchip':>9s} {'ops':>9s} {'actual':>9s} {'resting':>8s} {'uniform':>8s} {'util':>6s}")
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        pct = lambda v: "-" if not isinstance(v, float) or not math.isfinite(v) else f"{100 * v:.1f}%"
-        lines.append(
-            f"{r['name'][:10]:10s} {r['phase']:9s} {_fmt(r['cycles']):>9s} {_fmt(r['stall_cycles']):>8s} "
-            f"{r['energy_pj'] * 1e-6:9.4g} "
-            f"{_fmt((r['offchip_read_bits'] + r['offchip_write_bits']) / 8, 'B'):>9s} "
-            f"{_fmt((r['onchip_read_bits'] + r['onchip_write_bits']) / 8, 'B'):>9s} "
-            f"{_fmt(r['algorithmic_ops']):>9s} {_fmt(r['actual_ops']):>9s} {pct(r['resting_probability']):>8s} "
-            f"{pct(r['resting_probability_uniform']):>8s} {pct(r['utilization']):>6s}")
-    return "\n".join(lines)

@@ -1,28 +1,27 @@
-"""Brute-force per-cycle reference of the compute-array cost model (tests only; small shapes).
+"""Brute-force per-cycle stepper of the compute-array cost model (tests only; small shapes).
 
-Deliberately simple and independent of :mod:`neurosim.hw.costs` (it imports nothing from it): it builds
-every output's ordered list of operand pairs from the layer definition, deals the outputs to the arrays,
-and steps a global clock cycle by cycle. In each cycle every array that still has work takes the next P
-pairs of its current output (gating) or the next P event pairs (skipping), marks each lane fired or
-resting and increments the action counters. The model it steps is written down in ``costs.py``'s module
-docstring; the rules are restated here as plain tables so that a slip in one file shows up as a mismatch.
+It restates the cycle model independently of the cost kernels (it imports nothing from
+:mod:`neurosim.hw.costs`): it builds every output's ordered list of operand pairs from the layer definition,
+deals the outputs to the arrays, and steps a global clock cycle by cycle. In each cycle every array that
+still has work takes the next P pairs of its current output (gating) or the next P event pairs (skipping),
+marks each lane fired or resting and increments the action counters. The model is written down in the
+docstring of :mod:`neurosim.hw.costs`. What it does not restate is each kind's event rule and action units:
+those it takes from the kind's own module (:mod:`neurosim.hw.kinds`), as the kernels do, through
+:meth:`~neurosim.hw.kinds.ComputeKind.fires_on` and the kind's ``per_pair`` / ``per_event`` /
+``per_busy_cycle`` / ``rest`` actions.
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
+from ..hw.kinds import ComputeKind, kind as compute_kind
+from ..shapes import conv_output_size, square
+
+__all__ = ["MIN_CYCLES_PER_OUTPUT", "reference_costs"]
+
 MIN_CYCLES_PER_OUTPUT = 1  # an output always takes at least one cycle (to emit it)
-
-
-def _fires(kind, a, b):
-    """Does a lane of ``kind`` fire on the pair (a, b)?  (b is the weight / selector operand)."""
-    if kind == "gated_xnor":
-        return a != 0 and b != 0
-    if kind == "event_mux":
-        return b != 0
-    if kind in ("xnor", "mac", "mux"):
-        return True
-    raise ValueError(kind)
 
 
 def _pairs_and_outputs(x, w, layer, dy, product):
@@ -52,10 +51,8 @@ def _pairs_and_outputs(x, w, layer, dy, product):
                 outs.append([(x[bb, i], dy[bb, j]) for bb in range(B)])
         return outs, n_out
     # conv
-    s = layer.get("stride", 1)
-    p = layer.get("padding", 0)
-    s = s[0] if isinstance(s, (tuple, list)) else s
-    p = p[0] if isinstance(p, (tuple, list)) else p
+    s = square(layer.get("stride", 1), "stride")
+    p = square(layer.get("padding", 0), "padding")
     B, H, W, C = x.shape
 
     def xin(bb, ih, iw, c):
@@ -63,8 +60,7 @@ def _pairs_and_outputs(x, w, layer, dy, product):
 
     if product == "forward":
         kh, kw, _, F = w.shape
-        OH = (H + 2 * p - kh) // s + 1
-        OW = (W + 2 * p - kw) // s + 1
+        OH, OW = conv_output_size(H, kh, s, p), conv_output_size(W, kw, s, p)
         for bb in range(B):
             for oh in range(OH):
                 for ow in range(OW):
@@ -81,7 +77,7 @@ def _pairs_and_outputs(x, w, layer, dy, product):
         if k is None:
             kh, kw = w.shape[:2]
         else:
-            kh, kw = (k, k) if not isinstance(k, (tuple, list)) else k
+            kh = kw = square(k, "kernel")
         _, OH, OW, F = dy.shape
         for dh in range(kh):
             for dw in range(kw):
@@ -118,21 +114,26 @@ def _pairs_and_outputs(x, w, layer, dy, product):
     raise NotImplementedError(product)
 
 
+def _count(counters: Counter, actions: tuple[str, ...], n: int = 1) -> None:
+    """Add ``n`` to each of ``actions``."""
+    for a in actions:
+        counters[a] += n
+
+
 class _Array:
     """One compute array: a queue of outputs, stepped one cycle at a time."""
 
-    def __init__(self, kind, skipping, P):
-        self.kind, self.skipping, self.P = kind, skipping, P
+    def __init__(self, k: ComputeKind, skipping: bool, P: int):
+        self.k, self.skipping, self.P = k, skipping, P
         self.queue = []  # outputs still to do: lists of pairs
         self.work = None  # the current output's remaining cycle loads
         self.cycles = 0
 
-    def load(self, pairs, counters):
+    def load(self, pairs, counters: Counter) -> None:
         """Start an output: lay its pairs out as the sequence of per-cycle lane loads."""
-        k = self.kind
-        ev = [_fires(k, a, b) for a, b in pairs]
-        if self.skipping and k in ("gated_xnor", "event_mux"):
-            counters["gate_check"] += len(pairs)  # every pair is checked to compact it
+        ev = [self.k.fires_on(a, b) for a, b in pairs]
+        if self.skipping:
+            _count(counters, self.k.per_pair, len(pairs))  # every pair is checked to compact it
             counters["compact"] += len(pairs)
             stream = [True] * sum(ev)  # the compacted event pairs
             counters["index"] += len(stream)
@@ -143,48 +144,41 @@ class _Array:
             loads.append([])  # the emit cycle: no pair, every lane rests
         self.work = loads
 
-    def step(self, counters):
-        """One clock cycle; returns False when idle (nothing left)."""
+    def step(self, counters: Counter, stats: Counter) -> bool:
+        """One clock cycle (actions into ``counters``, fired lanes and busy cycles into ``stats``); returns
+        False when idle (nothing left)."""
         if not self.work:
             if not self.queue:
                 return False
             self.load(self.queue.pop(0), counters)
         lanes = self.work.pop(0)
         self.cycles += 1
-        k = self.kind
         fired = 0
         for lane in range(self.P):
             has_pair = lane < len(lanes)
-            if has_pair and k in ("gated_xnor", "event_mux") and not self.skipping:
-                counters["gate_check"] += 1
+            if has_pair and not self.skipping:
+                _count(counters, self.k.per_pair)  # the pair is checked in its lane
             if has_pair and lanes[lane]:
                 fired += 1
-                if k in ("gated_xnor", "xnor"):
-                    counters["xnor"] += 1
-                elif k == "mac":
-                    counters["mult"] += 1
-                    counters["add"] += 1
-                else:  # event_mux, mux
-                    counters["mux"] += 1
-                    counters["add"] += 1
+                _count(counters, self.k.per_event)
             else:
-                counters["rest"] += 1
-        counters["fired"] += fired
-        if fired and k in ("gated_xnor", "xnor"):
-            counters["bitcount_add"] += 1
+                counters[self.k.rest] += 1
+        stats["fired"] += fired
         if fired:
-            counters["busy"] += 1
+            _count(counters, self.k.per_busy_cycle)
+            stats["busy"] += 1
         return True
 
 
-def _run(outs, kind, skipping, P, A, counters):
+def _run(outs, k: ComputeKind, skipping: bool, P: int, A: int, counters: Counter,
+         stats: Counter) -> tuple[int, list[int]]:
     """Deal outputs round-robin, step all arrays together until all are idle; returns (span, per-array)."""
-    arrays = [_Array(kind, skipping, P) for _ in range(A)]
+    arrays = [_Array(k, skipping, P) for _ in range(A)]
     for o, pairs in enumerate(outs):
         arrays[o % A].queue.append(pairs)
     clock = 0
     while True:
-        busy = [arr.step(counters) for arr in arrays]
+        busy = [arr.step(counters, stats) for arr in arrays]
         if not any(busy):
             break
         clock += 1
@@ -194,44 +188,39 @@ def _run(outs, kind, skipping, P, A, counters):
 def reference_costs(kind, policy, lanes, arrays, x, w, layer, *, dy=None, product="forward",
                     tile_outputs=None) -> dict:
     """Step the model cycle by cycle; returns a dict with CostResult's field names."""
+    k = compute_kind(kind)
     P, A = int(lanes), int(arrays)
-    skipping = policy == "skipping"
+    skipping = policy == "skipping" and k.event_driven  # only event-driven kinds have pairs to skip
     x = np.asarray(x, dtype=float)
     w = None if w is None else np.asarray(w, dtype=float)
     dy = None if dy is None else np.asarray(dy, dtype=float)
     outs, default_tile = _pairs_and_outputs(x, w, layer, dy, product)
     T = default_tile if tile_outputs is None else int(tile_outputs)
-    counters = {k: 0 for k in ("gate_check", "xnor", "bitcount_add", "mult", "add", "mux", "rest", "index",
-                               "compact", "fired", "busy")}
+    counters: Counter = Counter()  # actions
+    stats: Counter = Counter()  # fired lanes, busy cycles
     # the whole layer, arrays free-running
-    compute, per_array = _run(outs, kind, skipping, P, A, counters)
+    compute, per_array = _run(outs, k, skipping, P, A, counters, stats)
     # tiles, one after another, all arrays starting each tile together; outputs keep their array o % A:
     # pad the tile's front with empty slots so that output o lands on array o % A
     tile_cycles = []
     for t0 in range(0, len(outs), T):
         lead = t0 % A
         chunk = outs[t0:t0 + T]
-        arrs = [_Array(kind, skipping, P) for _ in range(A)]
+        arrs = [_Array(k, skipping, P) for _ in range(A)]
         for i, pairs in enumerate(chunk):
             arrs[(lead + i) % A].queue.append(pairs)
-        scratch = {k: 0 for k in counters}
+        scratch, scratch_stats = Counter(), Counter()
         clock = 0
-        while any([arr.step(scratch) for arr in arrs]):
+        while any([arr.step(scratch, scratch_stats) for arr in arrs]):
             clock += 1
         tile_cycles.append(clock)
-    keep = {
-        "gated_xnor": ("gate_check", "xnor", "bitcount_add", "rest"),
-        "event_mux": ("gate_check", "mux", "add", "rest"),
-        "xnor": ("xnor", "bitcount_add", "rest"),
-        "mac": ("mult", "add", "rest"),
-        "mux": ("mux", "add", "rest"),
-    }[kind]
-    if skipping and kind in ("gated_xnor", "event_mux"):
+    keep = k.per_pair + k.per_event + k.per_busy_cycle + (k.rest,)
+    if skipping:
         keep = keep + ("index", "compact")
-    actions = {k: counters[k] for k in keep}
+    actions = {a: counters[a] for a in keep}
     pairs_total = sum(len(pp) for pp in outs)
     nonzero = sum(1 for pp in outs for a, b in pp if a != 0 and b != 0)
-    fired = counters["fired"]
+    fired = stats["fired"]
     return {
         "actions": actions,
         "compute_cycles": compute,
@@ -242,7 +231,7 @@ def reference_costs(kind, policy, lanes, arrays, x, w, layer, *, dy=None, produc
         "operand_pairs": pairs_total,
         "nonzero_pairs": nonzero,
         "fired": fired,
-        "busy_cycles": counters["busy"],
+        "busy_cycles": stats["busy"],
         "output_cycles": sum(per_array),
         "utilization": fired / (compute * P * A) if compute else 0.0,
     }

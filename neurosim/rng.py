@@ -2,6 +2,8 @@
 
 A counter-based generator makes every draw a pure function of (seed, layer, step, element), so parallel
 kernels stay deterministic, and a resumed run draws exactly what the uninterrupted run would have drawn.
+Neutral (imports only numpy/numba): the training core (DST transitions) and the device model
+(:mod:`neurosim.devices`) both draw from it.
 """
 from __future__ import annotations
 

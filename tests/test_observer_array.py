@@ -7,7 +7,7 @@ import pytest
 
 from neurosim.events import LayerInfo, OperandRecord
 from neurosim.hw.arch import ArchError, load_arch
-from neurosim.hw.simulator import HardwareObserver, OperandAlphabet
+from neurosim.hw.observer import HardwareObserver, OperandAlphabet
 from neurosim.hw.weight_memory import WeightBits
 
 GXNOR = load_arch("gxnor")

@@ -1,0 +1,16 @@
+"""On-chip SRAM buffer: activations, batch-norm parameters, hidden weights or optimizer state, as placed."""
+from __future__ import annotations
+
+from ._buffer import BufferAttributes, buffer_actions
+from .base import ComponentClass
+
+
+class SramBuffer(ComponentClass):
+    name = "sram_buffer"
+    description = "on-chip SRAM (activations, batch-norm parameters, or what the placement puts there)"
+    Attributes = BufferAttributes
+    memory = True
+    order = 2
+
+    def actions(self, attrs):
+        return buffer_actions()

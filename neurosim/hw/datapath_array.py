@@ -1,0 +1,329 @@
+"""The datapath of a digital accelerator: a compute array with its memories, update unit and accumulator.
+
+For each record it
+1. turns dense/conv operands into exact action counts and per-tile compute cycles with the cost kernels
+   (:mod:`neurosim.hw.costs`, the kind's event rule from :mod:`neurosim.hw.kinds`), and weight read/update costs
+   (:mod:`neurosim.hw.weight_memory`);
+2. runs max-pool, batch norm and activation fused behind their product on the accumulator (per-element actions);
+3. books the bits each tile moves between DRAM, on-chip buffers and units (:mod:`neurosim.hw.mapping`) and
+   queues one transaction per tile for the engine (on-chip buffers are contended ports).
+The operand-independent part of a record (traffic, accumulator actions, tile layout) is built once per
+(phase, layer, batch size) and reused.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..events import MAC_KINDS, LayerInfo, OperandRecord
+from .arch import ArchError
+from .costs import CostResult, layer_costs
+from .engine import Transaction
+from .mapping import GRADIENT_BITS, LayerMap, check_weights_fit, plan
+from .observer import Row
+from .weight_memory import WeightBits, WeightCost, weight_read_cost, weight_update_cost
+
+__all__ = ["ArrayDatapath", "FUSED_FORWARD", "FUSED_BACKWARD", "THRESHOLDS"]
+
+# accumulator actions per element of a fused layer: (action, count per element)
+FUSED_FORWARD = {"pool": (("compare", 1),), "bn": (("mult", 1), ("add", 1))}
+FUSED_BACKWARD = {"pool": (("compare", 1),), "bn": (("mult", 2), ("add", 3)), "act": (("compare", 1), ("mult", 1))}
+THRESHOLDS = {"ternary": 2, "multilevel": 2, "sign": 1, "relu": 1, "tanh": 1, "identity": 0}  # compares per element
+
+
+@dataclass
+class _Static:
+    """Operand-independent part of one record: its actions, energy and bits, and its tiles' transactions."""
+
+    delta: Row
+    txs: list[dict]  # Transaction fields per tile, except batch, compute cycles and dependency
+    cycles: list[int] = field(default_factory=list)  # compute cycles per tile when they do not depend on data
+
+
+class ArrayDatapath:
+    """Products on the compute array, fused layers on the accumulator, updates on the update unit."""
+
+    def __init__(self, obs: Any, batch: int, bits: WeightBits | None):
+        arch = obs.arch
+        if bits is None:
+            raise ArchError(f"{arch.source_file}: a digital architecture needs the bits the method keeps per weight")
+        self.obs, self.arch, self.bits = obs, arch, bits
+        infos = list(obs.infos.values())
+        check_weights_fit(infos, arch, bits.stored)
+        self.array = arch.compute_array()
+        a = self.array.attributes
+        self.kind, self.policy, self.lanes, self.arrays = a.kind, a.policy, a.lanes, a.arrays
+        self.accumulator = arch.first("accumulator")
+        self._maps: dict[int, dict[int, LayerMap]] = {}
+        self._statics: dict[tuple, _Static] = {}
+        self._plan(batch)
+        products = obs.products
+        self._first_product = min(products, default=-1)
+
+    # ------------------------------------------------------------------ dispatch
+    def record(self, rec: OperandRecord) -> None:
+        kind, phase = rec.layer.kind, rec.phase
+        if kind in MAC_KINDS:
+            if phase == "forward":
+                self._product_forward(rec)
+            elif phase == "backward":
+                self._product_backward(rec)
+            elif phase == "update":
+                self._update(rec)
+        elif kind in ("pool", "bn", "act") and phase in ("forward", "backward"):
+            self._fused(rec, phase)
+
+    def _plan(self, batch: int) -> dict[int, LayerMap]:
+        if batch not in self._maps:
+            self._maps[batch] = plan(list(self.obs.infos.values()), self.arch, batch, self.obs.slots)
+        return self._maps[batch]
+
+    # ------------------------------------------------------------------ booking helpers
+    def _charge(self, row: Row, component: str, action: str, count: int | float) -> None:
+        # kinds without a resting action: a resting lane costs no dynamic energy (counted apart)
+        self.obs.charge(row, component, action, count, free_if_missing=action == "rest")
+
+    def _weight_cost(self, row: Row, wc: WeightCost) -> None:
+        for (comp, action), n in wc.actions.items():
+            self._charge(row, comp, action, n)
+        row.offchip_read_bits += wc.offchip_read_bits
+        row.offchip_write_bits += wc.offchip_write_bits
+        row.onchip_read_bits += wc.onchip_read_bits
+        row.onchip_write_bits += wc.onchip_write_bits
+
+    def _buffer_access(self, per_buffer: dict[str, int]) -> tuple[tuple[str, int], ...]:
+        """Cycles a tile holds each on-chip buffer's port (banks x width bits per cycle); buffers work in parallel,
+        units sharing one buffer queue for it in the engine."""
+        return tuple(sorted((c, math.ceil(b / self.arch.buffer_bits_per_cycle(c))) for c, b in per_buffer.items()
+                            if b and self.arch.is_buffer(c)))
+
+    def _act_home(self) -> str:
+        return self.arch.placement.activations
+
+    def _layer_dict(self, info: LayerInfo) -> dict:
+        if info.kind == "dense":
+            return {"type": "dense"}
+        p = info.params
+        return {"type": "conv", "kernel": p["kernel"], "stride": p["stride"], "padding": p["padding"]}
+
+    def _book_product(self, row: Row, res: CostResult, uniform_nz: float) -> None:
+        for action, n in res.actions.items():
+            self._charge(row, self.array.name, action, n)
+        row.operand_pairs += res.operand_pairs
+        row.nonzero_pairs += res.nonzero_pairs
+        row.fired += res.fired
+        row.lane_slots += res.compute_cycles * self.lanes * self.arrays
+        row.uniform_nonzero_pairs += res.operand_pairs * uniform_nz
+
+    def _x_nonzero(self, info: LayerInfo) -> float:
+        if self.obs.continuous_input and info.index == self._first_product:
+            return 1.0
+        return self.obs.alphabet.activation_nonzero
+
+    def _costs(self, rec: OperandRecord, product: str, tile_outputs: int) -> CostResult:
+        return layer_costs(self.kind, self.policy, self.lanes, self.arrays, rec.x, rec.w, self._layer_dict(rec.layer),
+                           dy=rec.dy if product != "forward" else None, product=product, tile_outputs=tile_outputs)
+
+    # ------------------------------------------------------------------ static parts, cached
+    def _static(self, key: tuple, build: Callable[[_Static], None]) -> _Static:
+        """The operand-independent part of a record (traffic, accumulator actions, tile layout), built once."""
+        st = self._statics.get(key)
+        if st is None:
+            st = self._statics[key] = _Static(Row("", -1, "", "", "", ""), [])
+            build(st)
+        return st
+
+    def _emit(self, key: tuple[str, int, str], st: _Static, batch: int, cycles: Sequence[int],
+              after: Sequence[int]) -> list[int]:
+        """Transactions of a record from its static tile templates, with this batch's cycles and dependencies."""
+        return [self.obs.add_tx(key, Transaction(batch=batch, compute_cycles=int(c), after=a, **tm))
+                for tm, c, a in zip(st.txs, cycles, after)]
+
+    def _weight_pass(self, st: _Static, info: LayerInfo, t: int, phase: str, read_bits: int, write_bits: int) -> None:
+        """One tile of a pass over the weights by the array: the weights, plus the tile's activations or gradients."""
+        obs = self.obs
+        home = self._act_home()
+        wc = weight_read_cost(self.arch, info.weight_count, self.bits)
+        self._weight_cost(st.delta, wc)
+        offr, offw, onr, onw = obs.memory(st.delta, home, read_bits, write_bits)
+        bufs = {home: onr + onw, self.arch.placement.weights: wc.onchip_read_bits}
+        st.txs.append(dict(layer=info.index, phase=phase, tile=t, unit="array",
+                           read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=offw,
+                           read_onchip_bits=onr + wc.onchip_read_bits, write_onchip_bits=onw,
+                           buffer_access=self._buffer_access(bufs)))
+
+    # ------------------------------------------------------------------ products
+    def _product_forward(self, rec: OperandRecord) -> None:
+        info, B = rec.layer, rec.batch_size
+        m = self._plan(B)[info.index]
+        key = (rec.mode, info.index, "forward")
+        row = self.obs.row(rec.mode, info, "forward", "array")
+        row.batches += 1
+        per_sample = int(np.prod(info.out_shape))
+        res = self._costs(rec, "forward", m.tile_outputs(per_sample))
+        self._book_product(row, res, self._x_nonzero(info) * self.obs.alphabet.weight_nonzero)
+
+        def build(st: _Static) -> None:
+            for t, s in enumerate(m.tile_shares(B, per_sample)):
+                self._weight_pass(st, info, t, "forward", math.ceil(s * m.in_bits_per_sample),
+                                  math.ceil(s * m.out_bits_per_sample))
+
+        st = self._static(("forward", info.index, B), build)
+        row.add(st.delta)
+        p = self.obs.pending
+        p.tile_tx[info.index] = self._emit(key, st, rec.batch, res.tile_cycles, [p.barrier] * len(st.txs))
+
+    def _product_backward(self, rec: OperandRecord) -> None:
+        info = rec.layer
+        B = rec.dy.shape[0]
+        m = self._plan(B)[info.index]
+        key = ("train", info.index, "backward")
+        row = self.obs.row("train", info, "backward", "array")
+        row.batches += 1
+        out_elems = int(np.prod(info.out_shape))
+        in_elems = int(np.prod(info.in_shape))
+        tiles = m.tile_shares(B, in_elems)
+        first = info.index == self._first_product
+        n_out = info.weight_count
+        per_tile = -(-n_out // len(tiles))  # dW outputs are the weights, cut into as many tiles as the batch has
+        cycles: list[int] = []
+        if not first:  # input gradient dX = dY W^T, tiled by samples like the forward pass
+            res = self._costs(rec, "dx", m.tile_outputs(in_elems))
+            self._book_product(row, res, self.obs.alphabet.weight_nonzero)
+            cycles.extend(int(c) for c in res.tile_cycles)
+        res = self._costs(rec, "dw", per_tile)
+        self._book_product(row, res, self._x_nonzero(info))
+        cycles.extend(int(c) for c in res.tile_cycles)
+
+        def build(st: _Static) -> None:
+            home = self._act_home()
+            if not first:
+                for t, s in enumerate(tiles):
+                    self._weight_pass(st, info, t, "backward", math.ceil(s * out_elems * GRADIENT_BITS),
+                                      math.ceil(s * in_elems * GRADIENT_BITS))
+            x_bits = B * m.in_bits_per_sample
+            dy_bits = B * out_elems * GRADIENT_BITS
+            for t in range(-(-n_out // per_tile)):
+                share = min(per_tile, n_out - t * per_tile)
+                r_bits = (x_bits + dy_bits) if t == 0 else 0  # operands stream in once, stay in the slot
+                offr, offw, onr, onw = self.obs.memory(st.delta, home, r_bits, share * GRADIENT_BITS)
+                st.txs.append(dict(layer=info.index, phase="backward", tile=len(st.txs), unit="array",
+                                   read_offchip_bits=offr, write_offchip_bits=offw, read_onchip_bits=onr,
+                                   write_onchip_bits=onw, buffer_access=self._buffer_access({home: onr + onw})))
+
+        st = self._static(("backward", info.index, B), build)
+        if len(st.txs) != len(cycles):
+            raise RuntimeError(f"layer {info.name}: {len(cycles)} tile cycle counts for {len(st.txs)} tiles")
+        row.add(st.delta)
+        self._emit(key, st, rec.batch, cycles, [self.obs.pending.barrier] * len(st.txs))
+
+    # ------------------------------------------------------------------ fused pool / batch norm / activation
+    def _fused(self, rec: OperandRecord, phase: str) -> None:
+        info = rec.layer
+        if self.accumulator is None:
+            raise ArchError(f"{self.arch.source_file}: layer {info.name!r} ({info.kind}) needs an accumulator "
+                            f"component (class accumulator)")
+        B = rec.dy.shape[0] if phase == "backward" else rec.batch_size
+        m = self._plan(B)[info.index]
+        mode = rec.mode if phase == "forward" else "train"
+        key = (mode, info.index, phase)
+        row = self.obs.row(mode, info, phase, "accumulator")
+        row.batches += 1
+
+        def build(st: _Static) -> None:
+            elems = int(np.prod(info.in_shape))
+            if phase == "forward":
+                ops = list(FUSED_FORWARD.get(info.kind, ()))
+                if info.kind == "act":
+                    ops = [("compare", THRESHOLDS.get(info.params.get("activation", ""), 1))]
+            else:
+                ops = list(FUSED_BACKWARD[info.kind])
+            lanes = self.accumulator.attributes.lanes
+            home = self._act_home()
+            bn_home = self.arch.placement.batchnorm
+            for t, s in enumerate(m.tile_shares(B, elems)):
+                n_ops = 0
+                for action, per in ops:  # the actions of one element run side by side (e.g. both thresholds)
+                    self._charge(st.delta, self.accumulator.name, action, round(s * elems) * per)
+                    n_ops = max(n_ops, round(s * elems))
+                bufs: dict[str, int] = defaultdict(int)
+                offr = offw = onr = onw = 0
+                if info.kind == "bn":  # gamma, beta (or the folded scale and shift) per channel
+                    o = self.obs.memory(st.delta, bn_home, 2 * info.in_shape[-1] * 32, 0)
+                    offr, onr = offr + o[0], onr + o[2]
+                    bufs[bn_home] += o[2]
+                if phase == "backward":  # the stored forward input of this layer (full precision)
+                    o = self.obs.memory(st.delta, home, math.ceil(s * elems * 32), 0)
+                    offr, onr = offr + o[0], onr + o[2]
+                    bufs[home] += o[2]
+                else:
+                    o = self.obs.memory(st.delta, home, 0, math.ceil(s * m.out_bits_per_sample))
+                    offw, onw = offw + o[1], onw + o[3]
+                    bufs[home] += o[3]
+                st.txs.append(dict(layer=info.index, phase=phase, tile=t, unit="accumulator",
+                                   read_offchip_bits=offr, write_offchip_bits=offw, read_onchip_bits=onr,
+                                   write_onchip_bits=onw, buffer_access=self._buffer_access(bufs)))
+                st.cycles.append(math.ceil(n_ops / lanes))
+
+        st = self._static((phase, info.index, B), build)
+        row.add(st.delta)
+        producer = self.obs.previous(info) if phase == "forward" else -1
+        after = self.obs.after_producer(info, len(st.txs), producer)
+        self.obs.pending.tile_tx[info.index] = self._emit(key, st, self.obs.pending.batch, st.cycles, after)
+
+    # ------------------------------------------------------------------ updates
+    def _update(self, rec: OperandRecord) -> None:
+        info, obs = rec.layer, self.obs
+        key = ("train", info.index, "update")
+        row = obs.row("train", info, "update", "update")
+        row.batches += 1
+        row.weight_transitions += rec.changed
+        row.state_distance += rec.distance
+        wc = weight_update_cost(self.arch, info.weight_count, self.bits, rec.changed, rec.distance)
+        self._weight_cost(row, wc)
+        home = self._act_home()
+        offr, offw, onr, onw = obs.memory(row, home, info.weight_count * GRADIENT_BITS, 0)  # the gradient
+        # port time: the update unit streams through its weights read-modify-write (every word it reads is
+        # written back), so the weight buffer is busy for reads x 2 whatever changed; energy above charges only
+        # the changed weights' writes. This keeps a batch's timeline independent of the data (exact replays).
+        bufs: dict[str, int] = defaultdict(int)
+        bufs[home] += onr
+        weights_home = self.arch.placement.weights
+        for (comp, action), n in wc.actions.items():
+            if action == "read_bit":
+                bufs[comp] += 2 * n if comp == weights_home else n
+            elif action == "write_bit" and comp != weights_home:
+                bufs[comp] += n
+        obs.add_tx(key, Transaction(
+            info.index, "update", rec.batch, 0, wc.update_cycles, unit="update",
+            read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=wc.offchip_write_bits,
+            read_onchip_bits=onr + wc.onchip_read_bits, write_onchip_bits=wc.onchip_write_bits,
+            after=obs.pending.barrier, buffer_access=self._buffer_access(bufs)))
+
+    def batch_norm_updates(self) -> None:
+        """Batch-norm gamma and beta: a float add each on the accumulator, their optimizer state traffic."""
+        if self.accumulator is None:
+            return
+        obs = self.obs
+        p = obs.pending
+        for idx in obs.order:
+            info = obs.infos[idx]
+            if info.kind != "bn":
+                continue
+            n = 2 * info.in_shape[-1]
+            key = ("train", idx, "update")
+            row = obs.row("train", info, "update", "accumulator")
+            row.batches += 1
+            self._charge(row, self.accumulator.name, "add", n)
+            o1 = obs.memory(row, self.arch.placement.batchnorm, n * 32, n * 32)
+            o2 = obs.memory(row, self.arch.placement.optimizer_state, n * self.bits.optimizer, n * self.bits.optimizer)
+            bufs = {self.arch.placement.batchnorm: o1[2] + o1[3]}
+            obs.add_tx(key, Transaction(
+                idx, "update", p.batch, 0, math.ceil(n / self.accumulator.attributes.lanes), unit="accumulator",
+                read_offchip_bits=o1[0] + o2[0], write_offchip_bits=o1[1] + o2[1],
+                read_onchip_bits=o1[2] + o2[2], write_onchip_bits=o1[3] + o2[3], after=p.barrier,
+                buffer_access=self._buffer_access(bufs)))

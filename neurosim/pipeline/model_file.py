@@ -1,0 +1,46 @@
+"""model.npz: trained weights in their stored form (DST: integer state indices), batch-norm parameters and the
+metadata to rebuild the network; no pickle. Loading checks every array (:mod:`neurosim.core.network`)."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.network import read_model_file
+from ..report.files import write_npz
+from .prepare import Prepared
+
+__all__ = ["model_meta", "save_model", "load_model_into", "model_workload"]
+
+
+def model_meta(p: Prepared) -> dict[str, Any]:
+    """What is needed to rebuild the network around saved weights."""
+    m = p.method
+    return {"workload": p.workload.name, "network": p.workload.network, "method": m.name, "N": m.N, "L": m.L,
+            "activation": asdict(m.activation), "loss": p.net.loss, "input_shape": list(p.data.input_shape),
+            "num_classes": p.data.num_classes, "batch_norm": p.workload.batch_norm, "seed": p.seed}
+
+
+def save_model(path: Path, p: Prepared) -> None:
+    """Trained weights in their stored form (DST: integer state indices), BN parameters and metadata; no pickle."""
+    arrays = dict(p.net.arrays())
+    arrays["meta"] = np.array(json.dumps(model_meta(p)))
+    write_npz(path, arrays)
+
+
+def load_model_into(p: Prepared, model: Path) -> None:
+    """Load trained weights (a model.npz written by a run) into the prepared network; every array is checked.
+
+    A device-aware network keeps this chip's own device draws where the model has none (a model trained on ideal
+    devices deployed onto this chip): the weight policy programs its devices to the model's states."""
+    arrays, _ = read_model_file(model)
+    p.net.load_arrays({k: v for k, v in arrays.items() if k != "meta"}, str(model))
+
+
+def model_workload(model: Path) -> tuple[str, dict[str, Any]]:
+    """The workload name and method settings a model.npz was trained with (from its checked metadata)."""
+    _, meta = read_model_file(model)
+    return meta["workload"], meta

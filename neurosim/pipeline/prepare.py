@@ -1,0 +1,94 @@
+"""The first stage of every run: a workload (and overrides) -> a validated method, dataset, network and training
+configuration. Everything that can be wrong with the input is checked here, before any output is written."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.methods import Method, make_method
+from ..core.network import Network, build_network
+from ..core.train import TrainConfig
+from ..data import Dataset, load_dataset
+from ..devices import DeviceSpec
+from ..names import DST_METHODS, Method as MethodName
+from ..schema.workload import Workload, WorkloadError, load_workload
+from ..spec import parse_network
+
+__all__ = ["REPORTS_DIR", "Overrides", "Prepared", "make_method_for", "prepare", "run_id"]
+
+REPORTS_DIR = Path("reports")
+
+
+@dataclass
+class Overrides:
+    """Command-line overrides of a workload's settings (None: keep the workload's)."""
+
+    method: str | None = None
+    N: int | None = None
+    epochs: int | None = None
+    batch: int | None = None
+    seed: int | None = None
+    lr_start: float | None = None
+    lr_fin: float | None = None
+
+
+@dataclass
+class Prepared:
+    """A validated run, ready to train: nothing has been written yet."""
+
+    workload: Workload
+    method: Method
+    data: Dataset
+    net: Network
+    cfg: TrainConfig
+    seed: int
+
+
+def make_method_for(w: Workload, method: str, N: int | None) -> Method:
+    dst = dict(w.dst)
+    opts = {k: dst[k] for k in ("tau", "m", "L") if k in dst}
+    act = w.activation
+    if method != w.method and isinstance(act, dict):
+        act = None  # the workload's activation belongs to its own method
+    try:
+        return make_method(method, N=N, activation=act, **opts)
+    except ValueError as e:
+        raise WorkloadError(f"{w.source}: {e}") from None
+
+
+def prepare(workload: str | Path | Workload, ov: Overrides | None = None, data_dir: str | Path | None = None,
+            device: DeviceSpec | None = None) -> Prepared:
+    """Load and validate everything a run needs.
+
+    ``device``: train dst/gxnor weights as they behave on these devices (variation, stuck-at faults, noisy
+    pulse-train writes, limited levels, read noise); ignored for methods without DST weights.
+    """
+    ov = ov or Overrides()
+    w = workload if isinstance(workload, Workload) else load_workload(workload)
+    method_name = ov.method or w.method
+    N = ov.N if ov.N is not None else (w.N if method_name == w.method else None)
+    method = make_method_for(w, method_name, N)
+    if device is not None and method.name in DST_METHODS:
+        method = dataclasses.replace(method, device=device)
+    seed = w.seed if ov.seed is None else ov.seed
+    tr = dict(w.train)
+    for key in ("epochs", "batch", "lr_start", "lr_fin"):
+        if getattr(ov, key) is not None:
+            tr[key] = getattr(ov, key)
+    cfg = TrainConfig(seed=seed, **tr)
+    cfg.validate(w.source)
+    data = load_dataset(w.dataset, data_dir=data_dir, seed=seed, source=w.source)
+    if len(data.x_train) == 0:
+        raise WorkloadError(f"{w.source}: the training split is empty")
+    try:
+        net = build_network(parse_network(w.network), data.input_shape, data.num_classes, method, seed=seed,
+                            loss=w.loss, batch_norm=w.batch_norm)
+    except ValueError as e:
+        raise WorkloadError(f"{w.source}: key 'network': {e}") from None
+    return Prepared(w, method, data, net, cfg, seed)
+
+
+def run_id(p: Prepared) -> str:
+    n = f"-N{p.method.N}" if p.method.name == MethodName.DST else ""
+    return f"{p.workload.name}-{p.method.name}{n}-seed{p.seed}"
