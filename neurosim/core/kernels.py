@@ -45,6 +45,7 @@ __all__ = [
 _BN_CHUNK = 512
 
 
+from ..shapes import conv_output_size
 from .runtime import configure_threads, ensure_threads as _ensure_threads, tune_allocator  # noqa: F401
 
 
@@ -67,11 +68,6 @@ def _as(a, dtype):
 def _float_dtype(x):
     dt = np.asarray(x).dtype
     return dt if dt in (np.float32, np.float64) else np.dtype(np.float32)
-
-
-def conv_output_size(n: int, k: int, stride: int = 1, padding: int = 0) -> int:
-    """Output length of a convolution / pooling along one axis (floor)."""
-    return (n + 2 * padding - k) // stride + 1
 
 
 # ------------------------------------------------------------------------------------------------- dense
@@ -340,8 +336,8 @@ def maxpool_forward(x, pool: int = 2, stride: int | None = None, *, out=None, ar
     pool, stride = _pool_args(pool, stride)
     x = _as(x, _float_dtype(x))
     B, H, W, C = x.shape
-    OH = (H - pool) // stride + 1
-    OW = (W - pool) // stride + 1
+    OH = conv_output_size(H, pool, stride)
+    OW = conv_output_size(W, pool, stride)
     if OH <= 0 or OW <= 0:
         raise ValueError(f"pool {pool} larger than input {H}x{W}")
     adt = np.int8 if pool * pool <= 127 else np.int32

@@ -24,13 +24,16 @@ import numpy as np
 from numba import njit
 
 from ..devices import CounterDraws, DeviceArray, DeviceSpec, conductance_to_weight
+from ..names import DST_METHODS, METHOD_NAMES, Method as M
 from .dst import DSTUpdater
 from .quant import Activation
 from .spaces import DiscreteSpace
 
-METHODS = ("fp", "bwn", "twn", "bnn", "gxnor", "dst")
-_DEFAULT_ACTIVATION = {"fp": "relu", "bwn": "relu", "twn": "relu", "bnn": "sign", "gxnor": "ternary",
-                       "dst": "ternary"}
+METHODS = METHOD_NAMES
+_DEFAULT_ACTIVATION = {M.FP: "relu", M.BWN: "relu", M.TWN: "relu", M.BNN: "sign", M.GXNOR: "ternary",
+                       M.DST: "ternary"}
+# methods whose activation is fixed: the kind it must be, and the method to use for other kinds
+_FIXED_ACTIVATION = {M.GXNOR: ("ternary", M.DST), M.BNN: ("sign", M.BWN)}
 
 
 @njit(cache=True)
@@ -347,7 +350,7 @@ class DSTDeviceWeights(DSTWeights):
 
 def _check_device(name: str, N: int, device: Any) -> None:
     """A device spec fits a method: DST weights only, and devices that can hold its weight space."""
-    if name not in ("dst", "gxnor"):
+    if name not in DST_METHODS:
         raise ValueError(f"a device model applies to DST weights (method dst or gxnor), not {name!r}")
     if not isinstance(device, DeviceSpec):
         raise ValueError(f"device: must be a neurosim.devices.DeviceSpec (got {type(device).__name__})")
@@ -374,11 +377,11 @@ class Method:
 
     def make_weights(self, shape: tuple[int, ...], fan_in: int, fan_out: int, rng: np.random.Generator,
                      seed: int, stream: int) -> WeightPolicy:
-        if self.name == "fp":
+        if self.name == M.FP:
             return FloatWeights(shape, fan_in, fan_out, rng)
-        if self.name in ("bwn", "bnn"):
+        if self.name in (M.BWN, M.BNN):
             return BinaryWeights(shape, rng, self.H)
-        if self.name == "twn":
+        if self.name == M.TWN:
             return TernaryWeights(shape, fan_in, fan_out, rng)
         if self.device is not None:
             return DSTDeviceWeights(shape, DiscreteSpace(self.N, self.L), rng, self.device, self.tau, self.m, seed,
@@ -388,11 +391,10 @@ class Method:
 
 def make_method(name: str, N: int | None = None, activation: dict | str | None = None, **opts: Any) -> Method:
     """Build a method by name; N applies to dst (gxnor is N = 1); activation overrides the default."""
-    if name not in METHODS:
-        raise ValueError(f"unknown method {name!r}; allowed: {', '.join(METHODS)}")
+    name = M.parse(name).value
     if N is not None and (isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 0):
         raise ValueError(f"weight space N must be an integer >= 0 (got {N!r})")
-    if name == "gxnor":
+    if name == M.GXNOR:
         if N not in (None, 1):
             raise ValueError(f"method 'gxnor' is ternary (N = 1); use method 'dst' for N = {N}")
         N = 1
@@ -404,10 +406,9 @@ def make_method(name: str, N: int | None = None, activation: dict | str | None =
     else:
         act_cfg = dict(activation)
         act_cfg.setdefault("kind", _DEFAULT_ACTIVATION[name])
-    if name in ("gxnor",) and act_cfg["kind"] != "ternary":
-        raise ValueError("method 'gxnor' uses ternary activations; use method 'dst' for other activations")
-    if name == "bnn" and act_cfg["kind"] != "sign":
-        raise ValueError("method 'bnn' uses sign activations; use 'bwn' for binary weights with other activations")
+    if name in _FIXED_ACTIVATION and act_cfg["kind"] != _FIXED_ACTIVATION[name][0]:
+        kind, other = _FIXED_ACTIVATION[name]
+        raise ValueError(f"method {name!r} uses {kind} activations; use method {other.value!r} for other activations")
     known = {"kind", "N2", "r", "a", "H", "window"}
     bad = set(act_cfg) - known
     if bad:

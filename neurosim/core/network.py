@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..events import MAC_KINDS, LayerInfo, Observer, OperandRecord
+from ..shapes import conv_output_size
 from ..spec import LayerSpec, SpecError
 from .layers import Act, BatchNorm, Conv2D, Dense, Flatten, Layer, MaxPool
 from .losses import loss_fn
@@ -409,7 +410,7 @@ def build_network(specs: list[LayerSpec], input_shape: tuple[int, int, int], num
                 raise SpecError(f"layer {i + 1} (conv) needs an image input, but its input is flat {shape}")
             h, w_, c = shape
             k, s, pad, f = p["kernel"], p["stride"], p["padding"], p["filters"]
-            oh, ow = (h + 2 * pad - k) // s + 1, (w_ + 2 * pad - k) // s + 1
+            oh, ow = conv_output_size(h, k, s, pad), conv_output_size(w_, k, s, pad)
             if oh < 1 or ow < 1:
                 raise SpecError(f"layer {i + 1} (conv {k}x{k}) does not fit its {h}x{w_} input")
             mac += 1

@@ -458,7 +458,8 @@ def _device_for(d: _Draft, drafts: dict[str, _Draft], ctx: _Ctx) -> DeviceParams
         return d.device
     if getattr(d.attrs, "role", None) == "copy":
         return drafts[d.attrs.copy_of].device
-    served = [t.device for t in drafts.values() if t.device is not None and getattr(t.attrs, "writer", None) == d.file.name]
+    served = [t.device for t in drafts.values()
+              if t.device is not None and getattr(t.attrs, "writer", None) == d.file.name]
     if not served:
         return None
     if any(s.energy_per_pulse_pj != served[0].energy_per_pulse_pj or s.pulse_width_s != served[0].pulse_width_s

@@ -24,7 +24,7 @@ from .arch import ArchError
 from .costs import CostResult, layer_costs
 from .engine import Transaction
 from .mapping import GRADIENT_BITS, LayerMap, check_weights_fit, plan
-from .observer import Row
+from .row import Row
 from .weight_memory import WeightBits, WeightCost, weight_read_cost, weight_update_cost
 
 __all__ = ["ArrayDatapath", "FUSED_FORWARD", "FUSED_BACKWARD", "THRESHOLDS"]

@@ -42,7 +42,7 @@ from .crossbar import write_cycles
 from .crossbar_reads import ReadCounts, ReadTiming, input_planes, line_sums, matrix, read_counts, update_pulses
 from ..devices import line_conductance_sums, state_to_conductance, weight_to_conductance
 from .engine import Transaction
-from .observer import Row
+from .row import Row
 from .unroll import fold_adds, patches
 
 __all__ = ["CrossbarDatapath", "SUPPORTED_LAYERS", "THRESHOLDS"]

@@ -32,7 +32,8 @@ class HardwareResult:
         self.components = list(arch.components)
         self.leakage_mw = {c.name: c.leakage_mw for c in arch.components.values()}
         self._device_actions = {(c.name, a) for c in arch.components.values()
-                                for a, spec in component_class(c.cls).actions(c.attributes).items() if spec.device_energy}
+                                for a, spec in component_class(c.cls).actions(c.attributes).items()
+                                if spec.device_energy}
         self._classes = {c.name: c.cls for c in arch.components.values()}
 
     # ---- per-row helpers

@@ -10,12 +10,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["conv_geometry", "patches", "fold_adds"]
+from ..shapes import conv_output_size
 
-
-def conv_geometry(params: dict, w_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """(kh, kw, stride, padding) of a conv layer from its LayerInfo params and weight shape."""
-    return int(w_shape[0]), int(w_shape[1]), int(params.get("stride", 1)), int(params.get("padding", 0))
+__all__ = ["patches", "fold_adds"]
 
 
 def patches(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0) -> np.ndarray:
@@ -30,7 +27,7 @@ def patches(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0) 
 
 def _axis_cover(n: int, k: int, stride: int, padding: int) -> tuple[int, int]:
     """(in-bounds contributions, covered inputs) along one axis of length n."""
-    out = (n + 2 * padding - k) // stride + 1
+    out = conv_output_size(n, k, stride, padding)
     pos = np.arange(out)[:, None] * stride - padding + np.arange(k)[None, :]
     inside = (pos >= 0) & (pos < n)
     return int(inside.sum()), int(np.unique(pos[inside]).size)

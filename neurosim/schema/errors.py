@@ -51,7 +51,8 @@ def _alternative(err: dict) -> str:
     """What one alternative of a union accepts, in words."""
     t, ctx = err["type"], err.get("ctx") or {}
     if t == "literal_error":
-        return " or ".join(repr(v.strip().strip("'")) for v in ctx.get("expected", "").replace(" or ", ", ").split(", "))
+        values = ctx.get("expected", "").replace(" or ", ", ").split(", ")
+        return " or ".join(repr(v.strip().strip("'")) for v in values)
     if t in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         return _bound(t, ctx)
     if t in ("int_type", "int_from_float", "int_parsing"):

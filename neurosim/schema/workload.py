@@ -24,6 +24,7 @@ from ..core.dst import TAU_MODES
 from ..core.losses import LOSSES
 from ..core.methods import _DEFAULT_ACTIVATION as DEFAULT_ACTIVATION  # the builder's own defaults
 from ..core.methods import METHODS, make_method
+from ..names import DST_METHODS, Method as MethodName
 from ..core.optim import OPTIMIZERS
 from ..core.quant import ACTIVATIONS, WINDOWS
 from ..spec import SpecError, parse_network
@@ -224,10 +225,10 @@ def _check_method(spec: WorkloadFile, src: str) -> None:
     """N belongs to DST methods only, and gxnor is the ternary space (N = 1)."""
     if spec.N is None:
         return
-    if spec.method not in ("dst", "gxnor"):
+    if spec.method not in DST_METHODS:
         raise WorkloadError(f"{src}: N: applies to methods dst and gxnor only (method is {spec.method!r}); "
                             f"allowed: omit N, or method: dst")
-    if spec.method == "gxnor" and spec.N != 1:
+    if spec.method == MethodName.GXNOR and spec.N != 1:
         raise WorkloadError(f"{src}: N: method 'gxnor' is ternary (N = 1), got {spec.N}; "
                             f"allowed: N: 1 or omitted, or method: dst for N = {spec.N}")
 
@@ -236,7 +237,7 @@ def _check_activation(spec: WorkloadFile, src: str) -> None:
     """The activation fits the method, and a staircase's dead zone lies below its saturation (0 <= r < H)."""
     act = spec.activation or ActivationFile()
     kind = act.kind if "kind" in act.model_fields_set else DEFAULT_ACTIVATION[spec.method]
-    fixed = {"gxnor": "ternary", "bnn": "sign"}.get(spec.method)
+    fixed = {MethodName.GXNOR: "ternary", MethodName.BNN: "sign"}.get(spec.method)
     if fixed is not None and kind != fixed:
         raise WorkloadError(f"{src}: activation.kind: method {spec.method!r} uses {fixed} activations, got "
                             f"{kind!r}; allowed: {fixed}, or method: {'dst' if fixed == 'ternary' else 'bwn'} "

@@ -15,6 +15,7 @@ from numba import njit
 from ..hw.costs.geometry import LayerProduct, layer_product, matmul_product
 from ..hw.costs.result import (_S_ACTIVE, _S_BUSY, _S_CYCLES, _S_EVENTS, _S_OUTPUTS, _S_PAIRS, MIN_CYCLES_PER_OUTPUT,
                                CostResult, check_unit, finish, new_buffers, skips)
+from ..hw.costs.scans import _close_open_tile, _tile_makespan
 from ..hw.kinds import ComputeKind
 
 __all__ = ["layer_costs_bytes", "product_costs_bytes"]
@@ -48,26 +49,6 @@ def _account(o, M, active, events, busy_gating, P, A, skipping, tile_outputs, st
     tile_arr[a] += cyc
     if (o + 1) % tile_outputs == 0:  # last output of its tile: close the tile
         tile_cycles[o // tile_outputs] = _tile_makespan(tile_arr)
-
-
-@njit(cache=True, inline="always")
-def _tile_makespan(tile_arr):
-    """Cycles of a tile alone on the arrays: the largest of its per-array sums ``tile_arr``, which are
-    cleared for the next tile."""
-    mx = 0
-    for k in range(tile_arr.shape[0]):
-        if tile_arr[k] > mx:
-            mx = tile_arr[k]
-        tile_arr[k] = 0
-    return mx
-
-
-@njit(cache=True, inline="always")
-def _close_open_tile(it, t, tile_arr, tile_cycles):
-    """Close tile ``t`` if it holds ``it`` > 0 outputs: the last tile of a product, left open when the
-    outputs do not fill it."""
-    if it > 0:
-        tile_cycles[t] = _tile_makespan(tile_arr)
 
 
 @njit(cache=True)

@@ -8,8 +8,7 @@ its actions and the unit each action is counted in (:mod:`neurosim.hw.components
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import sys
 
 from .base import Action, ActionSpec, AttributeModel, Component, ComponentClass, NoAttributes
 
@@ -23,18 +22,13 @@ def component_classes() -> dict[str, ComponentClass]:
     """Every component class of this package, by YAML class name, in listing order."""
     global _REGISTRY
     if _REGISTRY is None:
-        found: dict[str, ComponentClass] = {}
-        for mod in pkgutil.iter_modules(__path__):
-            if mod.name == "base":
-                continue
-            m = importlib.import_module(f"{__name__}.{mod.name}")
-            for obj in vars(m).values():
-                if isinstance(obj, type) and issubclass(obj, ComponentClass) and obj.name and \
-                        obj.__module__ == m.__name__:
-                    if obj.name in found:
-                        raise ValueError(f"component class {obj.name!r} is defined twice")
-                    found[obj.name] = obj()
-        _REGISTRY = dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
+        from ..registry import discover
+
+        def pick(m):
+            return [obj() for obj in vars(m).values() if isinstance(obj, type) and issubclass(obj, ComponentClass)
+                    and obj.name and obj.__module__ == m.__name__]
+
+        _REGISTRY = discover(sys.modules[__name__], pick, "component class")
     return _REGISTRY
 
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Action", "Component", "ComponentClass", "AttributeModel", "ActionSpec", "NoAttributes"]
+__all__ = ["Action", "Component", "ComponentClass", "FixedActions", "AttributeModel", "ActionSpec", "NoAttributes"]
 
 
 class AttributeModel(BaseModel):
@@ -100,3 +100,12 @@ class ComponentClass:
     def references(self, attrs: Any) -> dict[str, tuple[str, ...]]:
         """Attributes that name other components: attribute -> the classes the named component may have."""
         return {}
+
+
+class FixedActions(ComponentClass):
+    """A class without attributes whose actions never change (the periphery units): ``ACTIONS`` = action -> unit."""
+
+    ACTIONS: ClassVar[dict[str, str]] = {}
+
+    def actions(self, attrs: Any) -> dict[str, ActionSpec]:
+        return {a: ActionSpec(unit) for a, unit in self.ACTIONS.items()}

@@ -1,13 +1,11 @@
 """Digital control unit of a crossbar accelerator: state adders, thresholds, compares, counters (one op each)."""
 from __future__ import annotations
 
-from .base import ActionSpec, ComponentClass
+from .base import FixedActions
 
 
-class ControlUnit(ComponentClass):
+class ControlUnit(FixedActions):
     name = "control_unit"
     description = "digital control logic (DST state adds, periphery ops, seed 004's control unit)"
     order = 20
-
-    def actions(self, attrs):
-        return {"op": ActionSpec("digital operation (one add, compare or count)")}
+    ACTIONS = {"op": "digital operation (one add, compare or count)"}

@@ -1,13 +1,11 @@
 """Filter unit (seed 004): the window comparator that gates the backward error (and the output dead band)."""
 from __future__ import annotations
 
-from .base import ActionSpec, ComponentClass
+from .base import FixedActions
 
 
-class Filter(ComponentClass):
+class Filter(FixedActions):
     name = "filter"
     description = "filter unit: window comparator on the activations (seed 004)"
     order = 17
-
-    def actions(self, attrs):
-        return {"filter": ActionSpec("element (one window comparison)")}
+    ACTIONS = {"filter": "element (one window comparison)"}

@@ -1,13 +1,11 @@
 """Digital shift-add of ADC partial sums across row tiles and planes (and the digital dW accumulation)."""
 from __future__ import annotations
 
-from .base import ActionSpec, ComponentClass
+from .base import FixedActions
 
 
-class ShiftAdder(ComponentClass):
+class ShiftAdder(FixedActions):
     name = "shift_adder"
     description = "digital adds of partial sums (one per column per extra partial sum; one cycle per tree level)"
     order = 14
-
-    def actions(self, attrs):
-        return {"add": ActionSpec("digital add (one partial sum, fold or dW accumulation)")}
+    ACTIONS = {"add": "digital add (one partial sum, fold or dW accumulation)"}

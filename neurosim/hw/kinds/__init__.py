@@ -18,8 +18,7 @@ and ``compact`` actions (see :mod:`neurosim.hw.components.compute_array`).
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -105,17 +104,13 @@ _REGISTRY: dict[str, ComputeKind] | None = None
 
 
 def kinds() -> dict[str, ComputeKind]:
-    """Every kind defined in this package, by name, in listing order."""
+    """Every kind defined in this package (a module's ``KIND``), by name, in listing order."""
     global _REGISTRY
     if _REGISTRY is None:
-        found: dict[str, ComputeKind] = {}
-        for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-            k = getattr(importlib.import_module(f"{__name__}.{mod.name}"), "KIND", None)
-            if isinstance(k, ComputeKind):
-                if k.name in found:
-                    raise ValueError(f"compute kind {k.name!r} is defined twice")
-                found[k.name] = k
-        _REGISTRY = dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
+        from ..registry import discover
+
+        _REGISTRY = discover(sys.modules[__name__], lambda m: [k for k in [getattr(m, "KIND", None)]
+                                                               if isinstance(k, ComputeKind)], "compute kind")
     return _REGISTRY
 
 
