@@ -32,12 +32,20 @@ def _progress(args: argparse.Namespace) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- commands
+def _finished(s: dict, out: Path) -> bool:
+    if s.get("nothing_to_do"):
+        print(f"nothing to do: the run in {out} has finished its {s.get('epochs_run')} epochs; its report is there")
+        return True
+    return False
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .pipeline.runs import train_run
 
     s, out = train_run(args.workload, _overrides(args), args.data, args.out, resume=args.resume,
-                       progress=_progress(args))
-    _print(training_lines(s, out))
+                       progress=_progress(args), force=args.force)
+    if not _finished(s, out):
+        _print(training_lines(s, out))
     return 0
 
 
@@ -47,16 +55,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     arch = load_architecture(args.arch)
     if str(args.workload).endswith(".csv"):
-        s, out = topology_run(args.workload, arch, args.out, args.batch or 1, args.density, args.seed or 0)
+        density = 0.5 if args.density is None else args.density
+        s, out = topology_run(args.workload, arch, args.out, args.batch or 1, density, args.seed or 0, args.force)
         print(f"{Path(args.workload).name}: {s['layers']} layers, {s['macs_per_sample']:,} MACs per sample, random "
-              f"ternary operands (density {args.density:g}), batch {s['batch']}")
+              f"ternary operands (density {density:g}), batch {s['batch']}")
     elif args.eval:
+        if _given(args, ("method", "N", "seed")):
+            raise ValueError(f"{', '.join(_flag(n) for n in _given(args, ('method', 'N', 'seed')))}: --eval rebuilds "
+                             f"the network from the model's own workload (method, N, seed); these do not apply")
         workload = args.workload if args.workload != DEFAULT_WORKLOAD else None
-        s, out = eval_run(args.eval, arch, workload, _overrides(args), args.data, args.out,
-                          ideal_devices=args.ideal_devices)
+        s, out = eval_run(args.eval, arch, workload, args.data, args.out, ideal_devices=args.ideal_devices,
+                          force=args.force)
     else:
         s, out = train_run(args.workload, _overrides(args), args.data, args.out, arch=arch, resume=args.resume,
-                           progress=_progress(args), ideal_devices=args.ideal_devices)
+                           progress=_progress(args), ideal_devices=args.ideal_devices, force=args.force)
+        if _finished(s, out):
+            return 0
         _print(training_lines(s, out)[:-1])
     _print(hardware_lines(s, out / "layers.csv") + [f"  report: {out}"])
     return 0
@@ -67,8 +81,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from .pipeline.runs import eval_run
 
     arch = load_architecture(args.arch)
-    s, out = eval_run(args.model, arch, args.workload, None, args.data, args.out, split=args.split, batch=args.batch,
-                      name=args.split)
+    s, out = eval_run(args.model, arch, args.workload, args.data, args.out, split=args.split, batch=args.batch,
+                      name=args.split, force=args.force)
     print(f"{s['workload']} method={s['method']} on {arch.name}: {args.split} accuracy "
           f"{100 * s['accuracy'][args.split]:.2f} % over {s['samples']} samples")
     _print(hardware_lines(s, out / "layers.csv") + [f"  report: {out}"])
@@ -78,8 +92,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .explore.reproduce import reproduce
 
-    _print(reproduce(args.table, Path(args.out), data_dir=args.data, seeds=args.seeds, epochs=args.epochs,
-                     trained=args.trained, workload=args.workload, seed=args.seed))
+    _print(reproduce(args.table, Path(args.out), data_dir=args.data, seeds=args.seeds or "0,1,2",
+                     epochs=args.epochs, trained=args.trained, workload=args.workload or "mnist_mlp",
+                     seed=args.seed or 0))
     return 0
 
 
@@ -89,6 +104,58 @@ def cmd_data(args: argparse.Namespace) -> int:
     path = fetch_dataset(args.name, cache_dir=args.cache, mirrors=args.mirror)
     print(f"{args.name}: {path}")
     return 0
+
+
+# ---------------------------------------------------------------------------------------------- flag rules
+_TRAINING = ("method", "N", "epochs", "lr_start", "lr_fin", "resume")
+_TOPOLOGY_ONLY = ("density",)
+
+
+def _given(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:
+    """The flags among ``names`` that were given (argparse defaults are None / False for these)."""
+    return [n for n in names if getattr(args, n, None) not in (None, False)]
+
+
+def _flag(name: str) -> str:
+    return "--" + ("N" if name == "N" else name.replace("_", "-"))
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """No flag is ignored: a flag that does not apply to this command and input is an error naming it."""
+    def refuse(names: list[str], why: str) -> None:
+        if names:
+            raise ValueError(f"{', '.join(_flag(n) for n in names)}: {why}")
+
+    for name in ("batch", "epochs"):
+        v = getattr(args, name, None)
+        if v is not None and v < 1:
+            raise ValueError(f"{_flag(name)}: must be an integer >= 1 (got {v})")
+    if args.command == "run":
+        if str(args.workload).endswith(".csv"):
+            refuse(_given(args, (*_TRAINING, "eval", "ideal_devices", "data")),
+                   "does not apply to a topology CSV (random operands, inference only; it takes --arch, --batch, "
+                   "--density, --seed, --out, --force)")
+        else:
+            refuse(_given(args, _TOPOLOGY_ONLY), "applies to topology CSV workloads only")
+        if args.eval:
+            refuse(_given(args, ("epochs", "lr_start", "lr_fin", "resume", "batch")),
+                   "does not apply to --eval (inference of a saved model)")
+        if args.resume and args.force:
+            refuse(["force"], "cannot be combined with --resume (resume continues the folder's run)")
+    if args.command == "train" and args.resume and args.force:
+        refuse(["force"], "cannot be combined with --resume (resume continues the folder's run)")
+    if args.command == "reproduce":
+        t = args.table
+        if t != "gxnor-table2":
+            refuse(_given(args, ("trained", "workload", "seed")), "applies to gxnor-table2 only")
+        elif not args.trained:
+            refuse(_given(args, ("workload", "epochs", "data")), "applies to gxnor-table2 with --trained only")
+        if t in ("gxnor-table2", "dst-tables"):
+            refuse(_given(args, ("seeds",)), "applies to crossbar-table1 and binary-crossbar only")
+        if t in ("dst-tables", "crossbar-table1"):
+            refuse(_given(args, ("epochs",)), "applies to gxnor-table2 --trained and binary-crossbar only")
+        if t == "dst-tables":
+            refuse(_given(args, ("data",)), "dst-tables needs no data")
 
 
 # ---------------------------------------------------------------------------------------------- parser
@@ -107,11 +174,13 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="dataset folder or root of dataset folders (default: $NEUROSIM_DATA, then the cache)")
     p.add_argument("--out", help="report directory (default: reports/<run-id>/)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in the report directory")
+    p.add_argument("--force", action="store_true", help="replace an earlier report in the report directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="neurosim", description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = ap.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train", help="train a workload and write summary.json, layers.csv and model.npz")
     _add_train_flags(tr)
@@ -121,7 +190,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--arch", default=DEFAULT_ARCH,
                      help=f"architecture YAML path or name in arch_configs/ (default: {DEFAULT_ARCH})")
     run.add_argument("--eval", metavar="MODEL.npz", help="evaluate a saved model on the test split instead of training")
-    run.add_argument("--density", type=float, default=0.5,
+    run.add_argument("--density", type=float,
                      help="topology CSV workloads (SCALE-Sim / NeuroSim): nonzero density of the random ternary "
                           "operands (default 0.5)")
     run.add_argument("--ideal-devices", action="store_true",
@@ -136,19 +205,19 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--batch", type=int, help="inference batch size (default: the workload's eval batch)")
     sim.add_argument("--data", help="dataset folder (default: $NEUROSIM_DATA, then the cache)")
     sim.add_argument("--out", help="report directory (default: reports/<run-id>-<arch>-<split>/)")
+    sim.add_argument("--force", action="store_true", help="replace an earlier report in the report directory")
     sim.set_defaults(func=cmd_simulate)
     rep = sub.add_parser("reproduce", help="reproduce a table of the seed papers with the simulator")
     rep.add_argument("table", choices=["gxnor-table2", "dst-tables", "crossbar-table1", "binary-crossbar"])
     rep.add_argument("--trained", action="store_true",
                      help="gxnor-table2: also train each method on --workload and measure the test-set inference")
-    rep.add_argument("--workload", default="mnist_mlp", help="gxnor-table2 --trained: workload (default mnist_mlp)")
+    rep.add_argument("--workload", help="gxnor-table2 --trained: workload (default mnist_mlp)")
     rep.add_argument("--epochs", type=int, help="gxnor-table2 --trained: epochs per method (default 5); "
                                                "binary-crossbar: epochs per net (default 30)")
-    rep.add_argument("--seeds", default="0,1,2",
-                     help="crossbar-table1 / binary-crossbar: seeds to average (default 0,1,2)")
+    rep.add_argument("--seeds", help="crossbar-table1 / binary-crossbar: seeds to average (default 0,1,2)")
     rep.add_argument("--data", help="dataset folder (default: $NEUROSIM_DATA, then the cache)")
     rep.add_argument("--out", default="reports", help="folder for the CSV/JSON (default: reports/)")
-    rep.add_argument("--seed", type=int, default=0, help="gxnor-table2: seed of the uniform operands")
+    rep.add_argument("--seed", type=int, help="gxnor-table2: seed of the uniform operands (default 0)")
     rep.set_defaults(func=cmd_reproduce)
     data = sub.add_parser("data", help="datasets")
     dsub = data.add_subparsers(dest="data_command", required=True)
@@ -169,16 +238,25 @@ def main(argv: list[str] | None = None) -> int:
         if args.workload not in (DEFAULT_WORKLOAD, flag):
             ap.error(f"two workloads given: {args.workload!r} and --workload {flag!r}")
         args.workload = flag
+    debug = args.debug or bool(os.environ.get("NEUROSIM_DEBUG"))
     try:
+        check_flags(args)
         return args.func(args)
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError) as e:  # DataError, WorkloadError, SpecError, ArchError are ValueErrors
-        if os.environ.get("NEUROSIM_DEBUG"):
+    except (ValueError, OSError, MemoryError) as e:  # a user error: the input, the files, the machine
+        if debug:
             raise
-        print(f"neurosim: error: {e}", file=sys.stderr)
+        what = "out of memory" if isinstance(e, MemoryError) else str(e)
+        print(f"neurosim: error: {what}", file=sys.stderr)
         return 2
+    except Exception as e:  # anything else is ours
+        if debug:
+            raise
+        print(f"neurosim: internal error: {type(e).__name__}: {e} (run again with --debug for the traceback, and "
+              f"please report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,50 +1,12 @@
 """Memristor (RRAM) device physics, written once: states -> conductances, write pulses, non-idealities, reads.
 
 Neutral module (imports only numpy/numba and :mod:`neurosim.rng`): the hardware models (``neurosim.hw``:
-functional crossbars, the crossbar observer) and the training core (``neurosim.core``: device-aware DST
-weights) both hold their devices as a :class:`DeviceArray`, so both see the same conductances for the same
-states, faults and draws. Units: conductance in siemens, resistance in ohms, voltage in volts, time in
-seconds, energy in pJ.
-
-Weights. A DST weight is a state index n in 0..2^N of Z_N on [-L, L] (value (n / 2^(N-1) - 1) L, seed 000);
-the device side needs only n, N and L. Two mappings (``mapping=``):
-
-- ``"differential"`` (seed 004: two crossbars for positive and negative weights): a device pair (G+, G-).
-  A positive weight is held on G+, a negative one on G-, the other device sits at G_min. Each device has
-  S = 2^(N-1) steps between G_min and G_max (S = 1 for N = 0): level+ = max(n - S, 0),
-  level- = max(S - n, 0), G = G_min + level / S (G_max - G_min). Read: w = (G+ - G-) / (G_max - G_min) L.
-  For N = 0 (binary, no zero state) level+ = n, level- = 1 - n: both devices flip on every state change.
-- ``"reference"``: one device per weight with S = 2^N steps, level = n, plus one fixed reference device per
-  row at G_ref = (G_min + G_max) / 2 (a reference column shared by the columns of a tile). Read:
-  w = (G - G_ref) / ((G_max - G_min) / 2) L. Needs 2^N + 1 levels on one device but half the devices.
-
-A workload of N_w states on devices of N_a >= N_w (:class:`DeviceSpec`) puts state n at device state
-n x 2^(N_a - N_w): a workload transition of d states is d x 2^(N_a - N_w) device steps.
-
-Writes are open loop: a state move of a device by d levels is a train of |d| x ``pulses_per_state`` pulses,
-SET (potentiation, G up) or RESET (depression, G down). Total pulses are therefore state distance x
-pulses_per_state (differential N >= 1 and reference); binary differential (N = 0) pays twice that, as both
-devices of the pair flip. The conductance after a train follows the NeuroSim-style exponential curve when
-``nonlinearity`` nu > 0 (G(p) = G_min + B (1 - exp(-p nu / P)), P = S x pulses_per_state pulses for the full
-range, mirrored for depression), or a straight line when nu = 0; cycle-to-cycle noise adds
-``write_noise`` x (one-pulse step) x sqrt(pulses) x N(0, 1); the result is clipped to [G_min, G_max] and, if
-``levels`` is set, rounded to the nearest of ``levels`` evenly spaced conductances. The initial programming
-of an array (its constructor, :meth:`DeviceArray.write_verified`) is write-verified: exact targets, not counted.
-
-Non-idealities drawn once per array: device-to-device ``variation`` is a fixed gain (1 + variation z) on each
-device's conductance seen by a read (MNSIM 2.0 style); stuck-at faults pin a device at G_max
-(``stuck_on_rate``) or G_min (``stuck_off_rate``) forever, G+ and G- independently (pulses sent to it are
-still counted and charged: the driver does not know). ``read_noise`` is a fresh relative N(0, read_noise)
-factor on every device at every read. Reference devices get variation and read noise but no faults (assumed
-screened when the reference column is trimmed).
-
-Random draws come from a draw source: :class:`GeneratorDraws` (a numpy Generator, drawn in call order: the
-functional crossbars of seeds 003/004) or :class:`CounterDraws` (splitmix64 of seed, stream, purpose, a
-write/read counter and the device index: reproducible and resumable from the array's counters alone, and
-a write draws only for the devices it pulses).
-
-Write energy per pulse: ``pulse_energy_pj`` if given, else V_write^2 / R_on x pulse_width (the upper bound:
-the whole pulse at the most conductive state; MNSIM 2.0 numbers give 3^2 / 10 kOhm x 10 ns = 9 pJ).
+functional crossbars, the crossbar datapath) and the training core (``neurosim.core``: device-aware DST weights)
+both hold their devices as a :class:`DeviceArray`, so both see the same conductances for the same states, faults
+and draws. Units: conductance in siemens, resistance in ohms, voltage in volts, time in seconds, energy in pJ. The
+physics (the differential and reference mappings of Z_N states, open-loop SET/RESET pulse trains with
+nonlinearity and write noise, variation, stuck-at faults, read noise, the draw sources :class:`GeneratorDraws` and
+:class:`CounterDraws`, the pulse energy) is specified in ``docs/model.md``, section 6.
 """
 from __future__ import annotations
 

@@ -70,6 +70,18 @@ def test_cli_train_writes_report(tmp_path):
         assert key in s
     assert set(s["accuracy"]) == {"train", "validation", "test"} and s["method"] == "gxnor"
     assert "resting probability" in stdout
+    # a resume continues the same run only: another epoch count is another LR schedule, refused naming the key
+    before = (out / "summary.json").read_bytes()
     code, _, err = _cli(tmp_path, "train", "--epochs", "3", "--quiet", "--out", str(out), "--resume")
-    assert code == 0, err
-    assert json.loads((out / "summary.json").read_text())["epochs_run"] == 3
+    assert code == 2 and "workload.train.epochs: 2 -> 3" in err, err
+    # the same run, finished: nothing to do, nothing rewritten
+    code, stdout, err = _cli(tmp_path, "train", "--epochs", "2", "--quiet", "--out", str(out), "--resume")
+    assert code == 0 and "nothing to do" in stdout, err
+    assert (out / "summary.json").read_bytes() == before
+    # a new run into the folder of another is refused, unless --force
+    code, _, err = _cli(tmp_path, "train", "--epochs", "1", "--quiet", "--out", str(out))
+    assert code == 2 and "holds the report of another run" in err and "--force" in err
+    assert (out / "summary.json").read_bytes() == before
+    code, _, err = _cli(tmp_path, "train", "--epochs", "1", "--quiet", "--out", str(out), "--force")
+    assert code == 0 and json.loads((out / "summary.json").read_text())["epochs_run"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # no hidden leftovers beside the report

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..fileio import atomic_open
 from ..events import Observer
 from .network import ModelFileError, Network, check_array, check_keys, read_meta, read_npz
 from .optim import lr_at_epoch, make_optimizer
@@ -52,10 +52,8 @@ class TrainResult:
 
 
 def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
+    with atomic_open(path, "wb") as fh:
         np.savez(fh, **arrays)
-    os.replace(tmp, path)
 
 
 def save_checkpoint(path: Path, net: Network, opt, observer, meta: dict, best: dict[str, np.ndarray] | None) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Mapping, NoReturn
@@ -45,7 +46,19 @@ from ..devices import DeviceError, DeviceParams
 __all__ = ["ArchError", "Action", "Component", "Placement", "Architecture", "Cpu", "PLACEMENT_CLASSES", "ARCH_DIR",
            "load_arch", "find_arch", "shipped_archs"]
 
-ARCH_DIR = Path(__file__).resolve().parents[2] / "arch_configs"
+
+def _shipped_dir(package: str, folder: str) -> Path:
+    """The folder of the shipped data files: the package ``package`` (the repo-root ``folder``, mapped into the
+    package by pyproject.toml: a wheel installs it inside neurosim/, an editable install points at the repo), else
+    (the source tree imported without an install) the source tree's ``folder``."""
+    try:
+        found = resources.files(package)
+    except ModuleNotFoundError:
+        found = None
+    return found if isinstance(found, Path) else Path(__file__).resolve().parents[2] / folder
+
+
+ARCH_DIR = _shipped_dir("neurosim.arch_configs", "arch_configs")  # the shipped architecture files
 
 # data -> classes it may be placed in (in this order in messages); hidden_weights is optional
 PLACEMENT_CLASSES: dict[str, tuple[str, ...]] = {
@@ -112,7 +125,7 @@ class ActionFile(_Strict):
     """One action: energy (pJ, or ``device``), latency (cycles or ns, or ``device``), and its source."""
 
     energy_pj: Any = None
-    latency_cycles: Annotated[int, Field(ge=0)] | None = None
+    latency_cycles: Annotated[int, Field(ge=0, le=10 ** 12)] | None = None  # at most MAX_LATENCY_CYCLES
     latency_ns: Any = None
     source: Text | None = None
 
@@ -247,7 +260,7 @@ class Architecture:
         a = tile.attributes
         if a.role == "copy":
             a = self.component(a.copy_of).attributes
-        return a.N, a.mapping, a.L
+        return a.N, a.mapping or "differential", 1.0 if a.L is None else a.L  # the defaults of a normal tile
 
     # ---- timing helpers (for the SimPy engine)
     def dram_bits_per_cycle(self) -> float:
@@ -331,13 +344,21 @@ class _Ctx:
             raise ArchError(f"{self.file}: {describe(e, path, model)}") from None
 
 
-def _number(ctx: _Ctx, path: str, v: Any) -> float:
+# upper bounds that keep run totals finite: no action costs more than 1 mJ or takes longer than 1 s
+MAX_ENERGY_PJ = 1e9
+MAX_LATENCY_NS = 1e9
+MAX_LATENCY_CYCLES = 10 ** 12  # (the bound of ActionFile.latency_cycles)
+
+
+def _number(ctx: _Ctx, path: str, v: Any, hi: float = math.inf, what: str = "") -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         ctx.fail(path, f"must be a number, got {v!r}")
     if not math.isfinite(v):
         ctx.fail(path, f"must be finite, got {v!r}")
     if v < 0:
         ctx.fail(path, f"must be >= 0, got {v!r}")
+    if v > hi:
+        ctx.fail(path, f"must be <= {hi:g}{what}, got {v!r}")
     return float(v)
 
 
@@ -356,7 +377,7 @@ def _parse_action(ctx: _Ctx, path: str, name: str, raw: Any, spec, device: Devic
             ctx.fail(f"{path}.energy_pj", f"'device' is allowed only for {_DEVICE_ACTIONS}; give a number >= 0")
         energy = device.energy_per_pulse_pj
     else:
-        energy = _number(ctx, f"{path}.energy_pj", body.energy_pj)
+        energy = _number(ctx, f"{path}.energy_pj", body.energy_pj, MAX_ENERGY_PJ, " pJ (1 mJ per action)")
     if body.latency_cycles is not None and body.latency_ns is not None:
         ctx.fail(f"{path}.latency_ns", "give exactly one of latency_ns (a number >= 0"
                  + (", or 'device'" if "latency" in spec.device else "") + ") or latency_cycles (an integer >= 0)")
@@ -369,7 +390,7 @@ def _parse_action(ctx: _Ctx, path: str, name: str, raw: Any, spec, device: Devic
                 ctx.fail(f"{path}.latency_ns", f"'device' is allowed only for {_DEVICE_ACTIONS}; give a number >= 0")
             seconds = device.t_read_s if "energy" not in spec.device else device.pulse_width_s
         else:
-            seconds = _number(ctx, f"{path}.latency_ns", body.latency_ns) * 1e-9
+            seconds = _number(ctx, f"{path}.latency_ns", body.latency_ns, MAX_LATENCY_NS, " ns (1 s per action)") * 1e-9
         cycles = seconds * clock_hz
     return Action(energy_pj=energy, latency_cycles=cycles, latency_s=seconds, unit=spec.unit, source=body.source)
 
@@ -587,7 +608,8 @@ def load_arch(path: str | Path) -> Architecture:
 
 
 def find_arch(name_or_path: str | Path) -> Path:
-    """A path as given if it exists or looks like a file, else the shipped ``arch_configs/<name>.yaml``."""
+    """A path as given if it exists or looks like a file, else the shipped ``arch_configs/<name>.yaml`` (in
+    :data:`ARCH_DIR`: the installed package's ``neurosim/arch_configs``, or the repo's ``arch_configs/``)."""
     p = Path(name_or_path)
     if p.exists() or p.suffix in (".yaml", ".yml") or len(p.parts) > 1:
         return p

@@ -1,43 +1,14 @@
 """Memristor crossbar: tiled matrix-vector products by Ohm's law + Kirchhoff, readout, training periphery.
 
-Functional + action-count model (seeds 003 and 004); never imports the training core. The energy/latency
-model charges the counters later (``ActionCounts``); the only energies computed here are physical: the array
-read energy sum V^2 G t_read and the write-pulse energy of :mod:`neurosim.devices`.
-
-Mapping. A (in, out) weight matrix lives on a :class:`~neurosim.devices.DeviceArray` and is cut into
-ceil(in / rows) x ceil(out / cols) tiles. ``cols`` counts logical weight columns: with the differential
-mapping each is a pair of physical columns (G+, G-), whose currents are subtracted in analog per column;
-with the reference mapping each is one physical column, and every tile has one shared reference column.
-
-Read (one input vector through every tile): the input driver turns x into row voltages, in one or more
-planes; each tile t gives partial column currents I_t = V_t . (G+_t - G-_t) (Ohm's law per device,
-Kirchhoff's current law per column). Accumulation across row tiles and planes:
-
-- ``readout="comparator"`` (seed 003: integrator + comparator, no ADC): analog. Each column's integrators
-  sum the partial currents of all its row tiles (and of all bit planes, with binary-weighted gain), then one
-  comparator decides sign(I+ - I-): +1 if the integrated current is >= 0, else -1.
-- ``readout="adc"``: digital. Every tile converts its own partial column currents (adc_bits over the signed
-  full scale +-FS, FS = adc_full_scale x rows x V_read x weight_unit x L, the largest |I| a full tile of
-  |w| <= L can draw), and the codes are shift-added over planes and added over row tiles. ``adc_share`` = k
-  columns share one ADC, so a tile has ceil(cols / k) ADCs and needs ceil(used cols / ADCs) conversion
-  slots per plane; tiles convert in parallel.
-
-Input drivers: ``binary`` (x in {-1, +1} -> +-V_read, seed 003), ``ternary`` (x in {-1, 0, +1}; a zero row
-is not driven), ``bit_serial`` (x in [-1, 1], sign-magnitude: |x| rounded to input_bits, one plane per bit
-with row voltage sign(x) x bit x V_read), ``analog`` (x in [-1, 1] -> x V_read, an ideal DAC, for the
-analog errors of seed 004). Each plane is one t_read pulse.
-
-Writes (the write driver): pulse trains from the device model, SET and RESET in separate polarity phases.
-``write_mode="row"``: one row of a tile at a time, all its columns in parallel; cycles per tile =
-sum over rows of (longest SET train + longest RESET train in that row). ``"column_parallel"``: all rows
-and columns of a tile at once (the outer-product update of seed 004: rows carry x_i, columns carry
-sign(delta_j)); cycles per tile = longest SET train + longest RESET train. Every tile has its own driver, so
-a write takes the maximum over tiles. A cycle is one pulse slot of ``pulse_width_s``.
-
-Training periphery (seed 004): analog subtractor (t - o), filter unit, sign unit, and the
-:class:`TrainingCrossbarPair` of a normal crossbar (W, forward) and a copy crossbar (W^T, backward) that
-every update writes both of, so ``copy.weights == normal.weights.T`` always holds for the stored states;
-their devices (variation, faults, write noise) are independent.
+Functional + action-count model (seeds 003 and 004); never imports the training core. A :class:`Crossbar` holds a
+(in, out) weight matrix of DST states on a :class:`~neurosim.devices.DeviceArray`, cut into rows x cols tiles
+(``cols`` logical weight columns: device pairs, or one device per weight plus a reference column), reads it
+through an input driver (binary, ternary, bit_serial, analog) and a comparator or shared-ADC readout, and writes it
+by open-loop pulse trains (``row`` or ``column_parallel`` write driver, :func:`write_cycles`).
+:class:`TrainingCrossbarPair` is seed 004's normal (W) and copy (W^T) crossbar, written together, with the analog
+subtractor, filter and sign units. The counters (:class:`ActionCounts`) are for an energy model to charge later;
+the only energies computed here are physical: the array read energy sum V^2 G t_read and the write-pulse energy
+of :mod:`neurosim.devices`. Specified in ``docs/model.md``, sections 5.1 and 5.7.
 """
 from __future__ import annotations
 

@@ -1,17 +1,9 @@
 """Counting crossbar work on real operands: read planes of the input drivers, tile activity, ADC or comparator
 readout, cell conductance on driven rows, and the pulses of an update.
 
-Reads (one batch of input vectors through a tiled crossbar): the input driver turns x into read planes
-(``ternary``: codes in {-1, 0, +1}, one plane, a zero input drives no row; ``binary``: codes +-1 one plane, ternary
-codes two +-1 planes, every row driven; ``analog``: one plane, x scaled into [-1, 1]; anything else, e.g. the
-continuous data of the first layer or a gradient, bit-serially: sign-magnitude, ``input_bits`` planes, a row is
-driven in the planes where its magnitude bit is 1). A (sample, plane, row tile) with at least one driven row
-activates that row tile's ``col_tiles`` tiles (a row tile with no driven row is skipped). Per activated tile: ADC
-readout converts every used column, shared ADCs (``adc_share`` columns each) give ceil(used cols / ADCs)
-conversion slots; partial sums of the activated tiles of a sample are added digitally (one add per column per
-extra partial sum). Comparator readout: one integration per column of each activated tile and one decision per
-sample and column. Cells: the conductance of every device on a driven row, times its V^2 factor, summed (priced
-at V_read^2 t_read per siemens).
+The rules (planes per input driver, activated tiles, conversions and partial-sum adds, integrations and decisions,
+the siemens of the cells on driven rows, the time of one read) are specified in ``docs/model.md``, section 5.2;
+the loops over planes, rows and states are numba kernels.
 """
 from __future__ import annotations
 

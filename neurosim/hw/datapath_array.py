@@ -1,14 +1,11 @@
 """The datapath of a digital accelerator: a compute array with its memories, update unit and accumulator.
 
-For each record it
-1. turns dense/conv operands into exact action counts and per-tile compute cycles with the cost kernels
-   (:mod:`neurosim.hw.costs`, the kind's event rule from :mod:`neurosim.hw.kinds`), and weight read/update costs
-   (:mod:`neurosim.hw.weight_memory`);
-2. runs max-pool, batch norm and activation fused behind their product on the accumulator (per-element actions);
-3. books the bits each tile moves between DRAM, on-chip buffers and units (:mod:`neurosim.hw.mapping`) and
-   queues one transaction per tile for the engine (on-chip buffers are contended ports).
-The operand-independent part of a record (traffic, accumulator actions, tile layout) is built once per
-(phase, layer, batch size) and reused.
+For each record it counts the products with the cost kernels (:mod:`neurosim.hw.costs`) and the weight reads and
+updates (:mod:`neurosim.hw.weight_memory`), runs max-pool, batch norm and activation fused behind their product on
+the accumulator, books the bits each tile moves between DRAM, on-chip buffers and units (:mod:`neurosim.hw.mapping`)
+and queues one transaction per tile for the engine (on-chip buffers are contended ports). The operand-independent
+part of a record (traffic, accumulator actions, tile layout) is built once per (phase, layer, batch size) and
+reused. The rules are specified in ``docs/model.md``, section 4.
 """
 from __future__ import annotations
 

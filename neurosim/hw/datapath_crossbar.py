@@ -1,31 +1,12 @@
 """The datapath of a crossbar accelerator: crossbar tiles with their drivers, readout, write drivers and periphery.
 
-Mapping (per weighted layer). A conv layer's (kh, kw, C, F) weights are unrolled to a (kh*kw*C, F) matrix
-(:mod:`~neurosim.hw.unroll`, the MNSIM / DNN+NeuroSim mapping) and read once per output position, driven by that
-position's input patch; positions are read one after another, so a sample's read time is their sum. Below,
-"sample" means one read. The (in, out) weights are DST state indices on device pairs (or one device + reference
-column) of a crossbar cut into ceil(in / rows) x ceil(out / cols) tiles. The workload's weight space Z_Nw is placed
-on the crossbar's Z_Na (Nw <= Na): state n is held as n x 2^(Na - Nw).
-
-- forward (train and eval): reads counted by :mod:`~neurosim.hw.crossbar_reads` (tile ``read``, ADC ``convert`` and
-  shift-adder ``add``, or comparator ``integrate`` / ``decide``; ``cell_read`` priced at the conductances of the read
-  the core used when it trains device-aware, else the nominal conductances of the stored states).
-- backward: dX = dY W^T on the copy crossbar (a tile with ``role: copy``) where the file has one, else by a
-  transposed read of the same crossbar; not for the first weighted layer. dY is continuous: bit-serial planes.
-  dW = X^T dY is accumulated digitally: one shift-adder ``add`` (control-unit ``op`` where there is no shift adder)
-  per nonzero x x output; conv: the patch gradients are folded back into dX with one add per overlapping arrival.
-  Seed-004 periphery where the file has it: ``subtractor`` for the output error, ``sign_unit`` for its polarity.
-- update: every state transition is an open-loop pulse train (:mod:`neurosim.devices`); write cycles from
-  :func:`~neurosim.hw.crossbar.write_cycles`, tiles in parallel, each cycle one write-driver ``pulse`` latency; a copy
-  crossbar is written by its own drivers at the same time. The DST state adder is one control-unit ``op`` per weight.
-- pool: k*k - 1 compares per output forward, one routing op per input backward (control-unit ``op``); act: the
-  ``neuron`` per element where the file has one, else the thresholds as ``op``; act backward: ``filter`` per
-  element, else 2 ``op``; bn: 2 (forward) / 5 (backward) ``op`` per element; flatten: no operation. An operation
-  the file does not price is counted apart with zero energy and a note.
-
-Timing: per (layer, phase, batch, tile), a tile being ``samples_per_tile`` samples that stream through all the
-crossbar tiles of the layer (the tiles work in parallel); digital periphery runs ``cols`` lanes wide. No DRAM
-traffic: weights never leave the arrays.
+Dense and conv weights (conv unrolled, :mod:`~neurosim.hw.unroll`) sit as DST states on tiled crossbars, the
+workload's Z_Nw placed on the crossbar's Z_Na. Forward reads are counted by :mod:`~neurosim.hw.crossbar_reads`; dX
+runs on the copy crossbar (``role: copy``) or as a transposed read, dW is accumulated digitally, updates are
+open-loop pulse trains (:mod:`neurosim.devices`), and pool, batch norm and activation run on the digital periphery;
+an operation the file does not price is counted apart with zero energy and a note. One transaction per tile of
+``samples_per_tile`` samples; no DRAM traffic (weights never leave the arrays). The rules (mapping, reads,
+backward, updates, periphery, cell energy, timing) are specified in ``docs/model.md``, section 5.
 """
 from __future__ import annotations
 

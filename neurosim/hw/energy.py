@@ -5,12 +5,11 @@ Energy of a run = sum over (component, action) of count x energy_pj, plus leakag
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from pathlib import Path
 from typing import Mapping
 
-from neurosim.hw.arch import Architecture
+from ..fileio import atomic_open
+from .arch import Architecture
 
 __all__ = ["TABLE_COLUMNS", "energy_table", "write_energy_csv", "leakage_mw", "leakage_pj", "actions_energy_pj"]
 
@@ -31,16 +30,10 @@ def write_energy_csv(arch: Architecture, path: str | Path) -> Path:
     """Write the energy table as CSV atomically (temp file in the same folder, then os.replace)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=TABLE_COLUMNS)
-            w.writeheader()
-            w.writerows(energy_table(arch))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=TABLE_COLUMNS)
+        w.writeheader()
+        w.writerows(energy_table(arch))
     return path
 
 

@@ -1,20 +1,12 @@
 """SimPy engine: schedules per-tile transactions on the units that share resources.
 
-A transaction is one (layer, phase, batch, tile): it loads its operands from off-chip DRAM into an on-chip
-slot, reads the on-chip buffer, computes on the compute arrays (or the update unit), and writes results back.
-Processes:
-- a loader streams transactions through the DRAM channel(s) into free buffer slots (2 slots = double
-  buffering: the next tile loads while this one computes; 1 slot = load, compute, load, ...);
-- one executor per unit kind (compute arrays, accumulator/activation unit, update unit) takes its loaded
-  transactions in program order; a transaction may name an earlier one it depends on (``after``: its
-  producer, e.g. the batch-norm of a tile waits for that tile's products), and then also waits for it;
-- a tile lasts max(compute cycles, on-chip buffer cycles), the surplus over compute being a bank stall;
-  a tile may name its accesses per buffer (``buffer_access``: buffer -> cycles); each buffer is then a SimPy
-  resource (its banks work as one port of banks x width bits per cycle), so units that use the same buffer at
-  the same time queue for it and the wait shows up as a bank stall;
-- write-backs compete with loads for the DRAM channel.
-Stall cycles of a unit are the cycles it waits for data (DRAM bandwidth) plus bank stalls; they come out of
-the event simulation, not a formula. One SimPy event per transaction step, never one per operation.
+A transaction is one (layer, phase, batch, tile). A loader streams the transactions through the DRAM channel(s)
+into free on-chip slots (2 = double buffering); one executor per unit (compute arrays, accumulator, update unit)
+runs its transactions in program order, each after the earlier one it names (``after``), while the on-chip buffers
+it uses serve it as contended ports; write-backs compete with loads for the DRAM channel. Compute, stall (waiting
+for data, bank stalls) and span cycles per (layer, phase) come out of the event simulation, one SimPy event per
+transaction step, never one per operation; :class:`CachedEngine` replays an identical sequence exactly. Specified
+in ``docs/model.md``, section 7.
 """
 from __future__ import annotations
 

@@ -1,16 +1,10 @@
 """Mapping: the workload's layers as a networkx graph, each layer placed on a unit and cut into tiles.
 
-- Dense and conv layers run on the compute array; max-pool, batch norm and activation layers run on the
-  accumulator/activation unit, fused behind the product that feeds them (their data stays in the unit's
-  registers); flatten is free.
-- Activations live where the architecture's placement puts ``activations``. A tile is a group of samples
-  whose input and output activations fit in one on-chip slot (capacity / slots: 2 slots when double
-  buffering), so a layer of a batch takes ``ceil(batch / samples_per_tile)`` tiles. A sample too big for a
-  slot is cut into ``splits`` tiles of contiguous outputs (rows of its output map; halos are not charged).
-  Weights are read once per tile, so more tiles means more weight traffic when weights live off chip.
-- Bits: activations move at their real width (``LayerInfo.activation_bits``: 2 for ternary, 32 for full
-  precision); a fused block writes its result once, at the activation width of the next layer (32-bit
-  scores for the output block); gradients are ``gradient_bits`` wide (32: full-precision backward).
+Dense and conv layers run on the compute array; max-pool, batch norm and activation layers run on the accumulator,
+fused behind the product that feeds them; flatten is free. A tile is a group of samples whose activations fit one
+slot of the activation buffer (a sample too big for a slot is cut into tiles of contiguous outputs), and a fused
+block shares its product's tiling; activations move at their real width, gradients at ``GRADIENT_BITS``. The rules
+are specified in ``docs/model.md``, section 4.4.
 """
 from __future__ import annotations
 

@@ -1,47 +1,12 @@
 """Weight memory traffic and update work of one layer: the model behind the DST paper's Tables 1-2.
 
-Called by the hardware observer for every training batch, so it is plain integer arithmetic on counts (no
-per-weight loops). The run says how many bits a method keeps per weight (:class:`WeightBits`); the
-architecture says where they live (``placement``) and what each action costs. The result is a
-:class:`WeightCost`: action counts per (component, action), bits moved off and on chip, and the cycles the
-update unit is busy. Energy = sum of count x ``energy_pj`` (:meth:`WeightCost.energy_pj`).
-
-Rules (DST paper, seed 000, Tables 1-2 and Fig. 5; where the paper is silent the choice is marked *choice*):
-
-* **Off chip / on chip.** A component of class ``dram`` is off chip; every other class is on chip.
-* **DRAM words.** DRAM moves whole ``word_bits`` words. Bits are packed densely: one access of a layer moves
-  ``ceil(n x bits / word_bits)`` words, i.e. a layer's bits rounded up to whole words once per access, not per
-  weight (a 2-bit state alone would still cost a 32-bit word). *Choice:* scattered writes of the changed
-  weights are taken as coalesced into whole words too (a lower bound; a read-modify-write per changed word
-  would cost more). On-chip buffers are charged the exact bits (no bank-width rounding).
-* **Read pass** (:func:`weight_read_cost`; the forward pass or the backward dX pass of the compute array):
-  read ``n x stored`` bits from the ``weights`` component. *Derive-on-read* case: if the method
-  ``space_switch``-es a float hidden weight (BWN/TWN/BNN) and ``weights`` is placed in DRAM (the paper's BWN
-  off chip, ``arch_configs/bwn_offchip.yaml``), the deployed code is never stored: each pass reads
-  ``n x hidden`` bits from ``hidden_weights`` and does ``n`` ``space_switch`` actions on the update unit,
-  i.e. BWN forward = C_R + C_S (Table 1). DST reads its (N+1)-bit states from the on-chip buffer: no off-chip
-  read, no space switch, forward ~ 0 (Table 1).
-* **Update** (:func:`weight_update_cost`; one optimizer step of a layer), by the update unit's ``kind``:
-
-  - ``dst_fixed_point`` (DST/GXNOR): read ``n x stored`` state bits; ``n`` ``rng`` draws (the probabilistic
-    projection, the paper's C_S for DST); ``n`` ``table_lookup`` of tanh(m x) if ``transition_table``
-    (linear tau compares |nu|/dz with the random number directly); ``n`` ``state_add`` (the fixed-point
-    weight adder; one add moves any number of states, so ``distance`` costs nothing extra here); write back
-    only the ``changed`` weights, ``changed x stored`` bits (the writes the paper counts).
-  - ``float_binarize`` (BWN/TWN/BNN): read and write ``n x hidden`` bits at ``hidden_weights``, ``n``
-    ``float_add`` (float weight adder), ``n`` ``space_switch``, and write ``n x stored`` deployed bits to
-    ``weights``; *choice:* in the derive-on-read case no deployed bits are written (nothing stores them),
-    giving BWN backward = C_R + C_W + C_S + float adder (Table 2).
-  - ``float`` (full precision): read and write ``n x stored`` bits at ``weights``, ``n`` ``float_add``.
-  - Every kind: read and write ``n x optimizer`` bits at ``optimizer_state`` (Adam's two moments: 64;
-    momentum SGD 32; plain SGD 0). The paper's tables leave the optimizer out (plain SGD).
-
-* **Cycles.** ``update_cycles = ceil(n / lanes) x`` the largest ``latency_cycles`` of the update-unit actions
-  used (memory timing is the engine's, from the DRAM and buffer attributes). A derive-on-read pass also
-  occupies the update unit for its space switches; the update step reports its own cycles.
-
-A method whose bits do not fit the update unit (hidden weights on a ``dst_fixed_point`` or ``float`` unit,
-none on a ``float_binarize`` one, hidden weights without a ``hidden_weights`` placement) is a ValueError.
+Called by the digital datapath for every training batch, so it is plain integer arithmetic on counts (no
+per-weight loops). The run says how many bits a method keeps per weight (:class:`WeightBits`); the architecture
+says where they live (``placement``) and what each action costs. The result is a :class:`WeightCost`: action
+counts per (component, action), bits moved off and on chip, and the cycles the update unit is busy; energy = sum of
+count x ``energy_pj`` (:meth:`WeightCost.energy_pj`). The rules (DRAM words, the read pass and derive-on-read, the
+update of each update-unit kind, the optimizer state, the cycles, and the choices where the paper is silent) are
+specified in ``docs/model.md``, section 4.6.
 """
 from __future__ import annotations
 

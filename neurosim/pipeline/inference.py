@@ -8,17 +8,24 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..core.runtime import thread_settings
 from ..names import DST_METHODS
 from ..report.files import write_json
 from ..schema.workload import WorkloadError
 from .hardware import HardwareRun
+from .outputs import claim, publish
 from .prepare import Prepared
 
 __all__ = ["evaluate_and_report"]
 
 
-def evaluate_and_report(p: Prepared, hardware: HardwareRun, out: Path, split: str = "test") -> dict[str, Any]:
-    """Inference of a split of a trained model on the hardware; writes summary.json and the hardware report."""
+def evaluate_and_report(p: Prepared, hardware: HardwareRun, out: Path, split: str = "test", force: bool = False,
+                        notes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Inference of a split of a trained model on the hardware; writes summary.json and the hardware report as a
+    unit into a folder that holds no other run's report (unless ``force``). ``notes``: extra summary fields (where
+    the model and its data split came from)."""
+    out = Path(out)
+    claim(out, force=force)
     d = p.data
     x, y = {"test": (d.x_test, d.y_test), "validation": (d.x_val, d.y_val), "train": (d.x_train, d.y_train)}[split]
     if len(x) == 0:
@@ -29,10 +36,13 @@ def evaluate_and_report(p: Prepared, hardware: HardwareRun, out: Path, split: st
     summary = {"workload": p.workload.name, "workload_file": p.workload.source, "network": p.workload.network,
                "method": m.name, "N": m.N if m.name in DST_METHODS else None, "seed": p.seed,
                "mode": "inference", "split": split, "samples": len(x), "accuracy": {split: acc},
-               "dataset": {"name": d.name, split: len(x)}, "wall_seconds": time.perf_counter() - t0,
-               "neurosim_version": __version__, "python": platform.python_version()}
+               "dataset": {"name": d.name, split: len(x)}, **(notes or {}), "wall_seconds": time.perf_counter() - t0,
+               "threads": thread_settings(), "neurosim_version": __version__, "python": platform.python_version()}
     summary.update(hardware.summary(None))
-    out.mkdir(parents=True, exist_ok=True)
-    hardware.write(out, summary)
-    write_json(out / "summary.json", summary)
+
+    def write(folder: Path) -> None:
+        hardware.write(folder, summary)
+        write_json(folder / "summary.json", summary)
+
+    publish(out, write)
     return summary

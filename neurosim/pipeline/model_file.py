@@ -9,26 +9,39 @@ from typing import Any
 
 import numpy as np
 
-from ..core.network import read_model_file
+from ..core.network import ModelFileError, read_model_file
 from ..report.files import write_npz
+from .config import resolved_workload
 from .prepare import Prepared
 
-__all__ = ["model_meta", "save_model", "load_model_into", "model_workload"]
+__all__ = ["model_meta", "save_model", "load_model_into", "model_workload", "model_spec"]
 
 
-def model_meta(p: Prepared) -> dict[str, Any]:
-    """What is needed to rebuild the network around saved weights."""
+def model_meta(p: Prepared, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What is needed to rebuild the network around saved weights: the whole resolved workload (``spec``: network,
+    activations, DST, split, method, N, training loop, seed) and the run's configuration, plus the short fields older
+    readers use."""
     m = p.method
     return {"workload": p.workload.name, "network": p.workload.network, "method": m.name, "N": m.N, "L": m.L,
             "activation": asdict(m.activation), "loss": p.net.loss, "input_shape": list(p.data.input_shape),
-            "num_classes": p.data.num_classes, "batch_norm": p.workload.batch_norm, "seed": p.seed}
+            "num_classes": p.data.num_classes, "batch_norm": p.workload.batch_norm, "seed": p.seed,
+            "spec": resolved_workload(p), "config": config}
 
 
-def save_model(path: Path, p: Prepared) -> None:
+def save_model(path: Path, p: Prepared, config: dict[str, Any] | None = None) -> None:
     """Trained weights in their stored form (DST: integer state indices), BN parameters and metadata; no pickle."""
     arrays = dict(p.net.arrays())
-    arrays["meta"] = np.array(json.dumps(model_meta(p)))
+    arrays["meta"] = np.array(json.dumps(model_meta(p, config)))
     write_npz(path, arrays)
+
+
+def model_spec(meta: dict[str, Any], model: Path) -> dict[str, Any] | None:
+    """The resolved workload a model was trained with (None for a model written before models carried it)."""
+    spec = meta.get("spec")
+    if spec is not None and not isinstance(spec, dict):
+        raise ModelFileError(f"{model}: meta.spec: must be a mapping (the resolved workload), got "
+                             f"{type(spec).__name__}")
+    return spec
 
 
 def load_model_into(p: Prepared, model: Path) -> None:

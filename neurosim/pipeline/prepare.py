@@ -14,6 +14,7 @@ from ..devices import DeviceSpec
 from ..names import DST_METHODS, Method as MethodName
 from ..schema.workload import Workload, WorkloadError, load_workload
 from ..spec import parse_network
+from .guard import check_fits, estimate_training
 
 __all__ = ["REPORTS_DIR", "Overrides", "Prepared", "make_method_for", "prepare", "run_id"]
 
@@ -81,8 +82,11 @@ def prepare(workload: str | Path | Workload, ov: Overrides | None = None, data_d
     data = load_dataset(w.dataset, data_dir=data_dir, seed=seed, source=w.source)
     if len(data.x_train) == 0:
         raise WorkloadError(f"{w.source}: the training split is empty")
+    specs = parse_network(w.network)
+    check_fits(estimate_training(specs, data.input_shape, data.num_classes, cfg.batch, cfg.eval_batch),
+               f"network {w.network!r}", w.source)
     try:
-        net = build_network(parse_network(w.network), data.input_shape, data.num_classes, method, seed=seed,
+        net = build_network(specs, data.input_shape, data.num_classes, method, seed=seed,
                             loss=w.loss, batch_norm=w.batch_norm)
     except ValueError as e:
         raise WorkloadError(f"{w.source}: key 'network': {e}") from None

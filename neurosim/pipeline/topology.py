@@ -17,6 +17,7 @@ from ..hw.weight_memory import WeightBits
 from ..importers import ImportedLayer, random_operands, read_topology, to_spec_string, total_macs
 from ..report.files import write_json
 from ..report.hardware import hardware_summary, write_hardware_report
+from .outputs import claim, publish
 
 __all__ = ["layer_infos", "simulate_topology", "topology_report"]
 
@@ -64,15 +65,21 @@ def simulate_topology(path: Path, arch: Architecture, batch: int = 1, density: f
 
 
 def topology_report(path: Path, arch: Architecture, out: Path, batch: int = 1, density: float = 0.5,
-                    seed: int = 0) -> dict[str, Any]:
-    """Simulate a topology and write summary.json, layers.csv, the plots and report.html into ``out``."""
+                    seed: int = 0, force: bool = False) -> dict[str, Any]:
+    """Simulate a topology and write summary.json, layers.csv, the plots and report.html into ``out`` (as a unit, into
+    a folder that holds no other run's report unless ``force``)."""
+    out = Path(out)
+    claim(out, force=force)
     res, layers, seconds = simulate_topology(path, arch, batch, density, seed)
     summary = {"workload": path.stem, "workload_file": str(path), "format": "topology csv",
                "network": to_spec_string(layers), "layers": len(layers), "macs_per_sample": total_macs(layers),
                "batch": batch, "operands": {"kind": "random ternary", "density": density, "seed": seed},
                "neurosim_version": __version__}
     summary.update(hardware_summary(res, arch, seconds, None))
-    out.mkdir(parents=True, exist_ok=True)
-    write_hardware_report(res, out, summary)
-    write_json(out / "summary.json", summary)
+
+    def write(folder: Path) -> None:
+        write_hardware_report(res, folder, summary)
+        write_json(folder / "summary.json", summary)
+
+    publish(out, write)
     return summary

@@ -2,6 +2,7 @@
 summary.json, layers.csv (counts.csv with hardware), model.npz and the hardware report."""
 from __future__ import annotations
 
+import json
 import platform
 import shutil
 import statistics
@@ -14,41 +15,53 @@ import numpy as np
 
 from .. import __version__
 from ..core.counting import CSV_COLUMNS, CountingObserver
+from ..core.network import read_npz
 from ..core.optim import make_optimizer
+from ..core.runtime import thread_settings
 from ..core.train import TrainResult, train
 from ..events import ObserverGroup
 from ..names import DST_METHODS
 from ..report.files import write_csv, write_json
+from .config import config_diff, config_hash, run_config
 from .hardware import HardwareRun
 from .model_file import save_model
+from .outputs import claim, publish
 from .prepare import Prepared
 
 __all__ = ["train_and_report"]
 
 
 def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: bool = True, observers=(),
-                     log=None, hardware: "HardwareRun | None" = None) -> dict[str, Any]:
+                     log=None, hardware: "HardwareRun | None" = None, force: bool = False) -> dict[str, Any]:
     """Train with the counting observer (plus any others), then write summary.json, layers.csv, model.npz.
 
     With ``hardware``, its observer sees every training batch and the test-set inference, and the hardware
-    report (per layer and phase cycles, energy, traffic; plots) is written beside the training report.
+    report (per layer and phase cycles, energy, traffic; plots) is written beside the training report. The folder
+    is claimed first (:func:`~neurosim.pipeline.outputs.claim`: never another run's report unless ``force``) and
+    the report is published as a unit; ``resume`` continues the folder's checkpoint only if it was written by this
+    very configuration, and a finished run is not trained again (its summary is returned, marked ``nothing_to_do``).
     """
+    out = Path(out)
+    config = run_config(p, hardware.arch if hardware is not None else None)
+    claim(out, force=force, resume=resume)
+    ck = out / "checkpoint.npz"
+    if resume:
+        done = _check_resume(ck, out, config, p.cfg.epochs)
+        if done is not None:
+            return done
     counter = CountingObserver()
     if hardware is not None:
         observers = (*observers, hardware.timed)
     observer = ObserverGroup([counter, *observers]) if observers else counter
     fresh = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    ck = out / "checkpoint.npz"
-    if not resume and ck.exists():
-        ck.unlink()
     t0 = time.perf_counter()
     try:
         # the counting observer's state travels in the checkpoint so whole-run counts survive a resume
-        res: TrainResult = train(p.net, p.data, p.cfg, observer=_Stateful(observer, counter, hardware),
+        res: TrainResult = train(p.net, p.data, p.cfg, observer=_Stateful(observer, counter, hardware, config),
                                  checkpoint=ck, resume=resume, progress=progress, log=log)
     except BaseException:
-        if fresh and not any(f.name != "checkpoint.npz" for f in out.iterdir()) and not ck.exists():
+        if fresh and not ck.exists() and not any(out.iterdir()):
             shutil.rmtree(out, ignore_errors=True)
         raise
     d = p.data
@@ -74,24 +87,59 @@ def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: boo
         "optimizer_state_bits_per_weight": make_optimizer(p.cfg.optimizer).state_bits_per_weight,
         "dataset": {"name": d.name, "train": len(d.x_train), "validation": len(d.x_val), "test": len(d.x_test)},
         "history": res.history, "wall_seconds": time.perf_counter() - t0,
+        "config_hash": config_hash(config), "config": config, "threads": thread_settings(),
         "neurosim_version": __version__, "python": platform.python_version(),
     }
     if hardware is not None:
         summary.update(hardware.summary(res.train_seconds))
-        write_csv(out / "counts.csv", counter.rows(), CSV_COLUMNS)
-        hardware.write(out, summary)
-    else:
-        write_csv(out / "layers.csv", counter.rows(), CSV_COLUMNS)
-    write_json(out / "summary.json", summary)
-    save_model(out / "model.npz", p)
+
+    def write(folder: Path) -> None:
+        if hardware is not None:
+            write_csv(folder / "counts.csv", counter.rows(), CSV_COLUMNS)
+            hardware.write(folder, summary)
+        else:
+            write_csv(folder / "layers.csv", counter.rows(), CSV_COLUMNS)
+        save_model(folder / "model.npz", p, config)
+        write_json(folder / "summary.json", summary)
+
+    publish(out, write)
     return summary
 
 
-class _Stateful:
-    """Forwards records to `observer`; checkpoint state to/from the counting and hardware observers."""
+def _check_resume(ck: Path, out: Path, config: dict[str, Any], epochs: int) -> dict[str, Any] | None:
+    """A resume continues the checkpoint's own run: same resolved configuration, else an error naming each key
+    (old -> new). A finished run with its report: its summary, marked ``nothing_to_do``."""
+    if not ck.exists():
+        raise ValueError(f"--resume: no checkpoint at {ck}; pass the --out of the run to resume")
+    arrays = read_npz(ck)
+    raw = arrays.get("observer.run.config")
+    if raw is None:
+        raise ValueError(f"{ck}: --resume: the checkpoint does not say which configuration wrote it (an older "
+                         f"neurosim, or a run of another command); start the run again with --force")
+    try:
+        saved = json.loads(str(raw))
+    except ValueError:
+        raise ValueError(f"{ck}: array 'observer.run.config': not a configuration; the file is damaged") from None
+    diff = config_diff(saved, config)
+    if diff:
+        raise ValueError(f"{ck}: --resume: this run differs from the checkpoint's: {'; '.join(diff)}; resume with "
+                         f"the checkpoint's settings, or start again with --force")
+    meta = json.loads(str(arrays["meta"]))
+    summary = out / "summary.json"
+    if int(meta.get("epoch", 0)) >= epochs and summary.exists():
+        done = json.loads(summary.read_text())
+        done["nothing_to_do"] = True
+        return done
+    return None
 
-    def __init__(self, observer, counter: CountingObserver, hardware: "HardwareRun | None" = None):
-        self.observer, self.counter, self.hardware = observer, counter, hardware
+
+class _Stateful:
+    """Forwards records to `observer`; checkpoint state to/from the counting and hardware observers, plus the run's
+    resolved configuration (so a resume can check it continues the same run)."""
+
+    def __init__(self, observer, counter: CountingObserver, hardware: "HardwareRun | None" = None,
+                 config: dict[str, Any] | None = None):
+        self.observer, self.counter, self.hardware, self.config = observer, counter, hardware, config
 
     def observe(self, rec) -> None:
         self.observer.observe(rec)
@@ -100,6 +148,8 @@ class _Stateful:
         d = self.counter.state()
         if self.hardware is not None:
             d.update(self.hardware.state())
+        if self.config is not None:
+            d["run.config"] = np.array(json.dumps(self.config))
         return d
 
     def load_state(self, d: dict[str, np.ndarray]) -> None:

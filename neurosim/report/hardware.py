@@ -6,10 +6,10 @@ component, cycles per layer (compute and stall), and resting probability per lay
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
+from ..fileio import atomic_open
 from .columns import COLUMNS
 from .files import write_csv
 
@@ -90,15 +90,13 @@ def write_html(path: Path, summary: dict[str, Any], rows: list[dict], plots: lis
     parts += ["<tr>" + "".join(f"<td>{cell(r.get(c))}</td>" for c in cols) + "</tr>" for r in rows]
     parts.append("</table><p>Full columns (energy per component, fJ per op, transitions): layers.csv; "
                  "run settings: summary.json.</p></body></html>")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(parts))
-    os.replace(tmp, path)
+    with atomic_open(path, "w") as fh:
+        fh.write("\n".join(parts))
 
 
 def _savefig(fig, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=110, bbox_inches="tight")
 
 
 def plot_report(rows: list[dict], components: list[str], out: Path, title: str = "") -> list[Path]:

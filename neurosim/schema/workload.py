@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
@@ -34,7 +35,20 @@ from .yaml_io import read_yaml_mapping
 __all__ = ["WORKLOAD_DIR", "Workload", "WorkloadError", "WorkloadFile", "load_workload", "resolve_workload_path",
            "workload_from_dict"]
 
-WORKLOAD_DIR = Path(__file__).resolve().parents[2] / "workloads"
+
+
+def _shipped_dir() -> Path:
+    """The shipped workloads (YAML and topology CSV): the package ``neurosim.workloads`` (the repo-root workloads/,
+    mapped into the package by pyproject.toml: a wheel installs it inside neurosim/, an editable install points at
+    the repo), else (the source tree imported without an install) the source tree's workloads/."""
+    try:
+        found = resources.files("neurosim.workloads")
+    except ModuleNotFoundError:
+        found = None
+    return found if isinstance(found, Path) else Path(__file__).resolve().parents[2] / "workloads"
+
+
+WORKLOAD_DIR = _shipped_dir()
 MAX_N = 14  # DST weight spaces up to 2^14 + 1 states (int16 state indices)
 MAX_N2 = 16  # multi-level activations up to 2^15 levels per sign
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
@@ -140,7 +154,8 @@ class Workload:
 
 # ---------------------------------------------------------------------------------------------- reading
 def resolve_workload_path(name: str | Path) -> Path:
-    """A path as given, or a bare name looked up in ./workloads and the project's workloads/ folder."""
+    """A path as given if it exists; else the name (``.yaml`` optional; a topology CSV keeps its ``.csv``) in
+    ./workloads of the current directory, then among the shipped workloads (:data:`WORKLOAD_DIR`)."""
     p = Path(name)
     if _exists(p):
         return p
@@ -148,8 +163,8 @@ def resolve_workload_path(name: str | Path) -> Path:
         for cand in (base / p, base / f"{p}.yaml"):
             if _exists(cand):
                 return cand
-    raise WorkloadError(f"workload {str(name)!r} not found (looked for the path, and in ./workloads and "
-                        f"{WORKLOAD_DIR})")
+    raise WorkloadError(f"workload {str(name)!r} not found (looked for the path, and in ./workloads and the shipped "
+                        f"workloads in {WORKLOAD_DIR})")
 
 
 def _exists(p: Path) -> bool:

@@ -28,8 +28,8 @@ class CrossbarTileAttributes(AttributeModel):
     role: Literal["normal", "copy"] = "normal"
     copy_of: str | None = None
     N: Annotated[int, Field(ge=0, le=MAX_N)] | None = None
-    mapping: Literal["differential", "reference"] | None = None
-    L: Positive | None = None
+    mapping: Literal["differential", "reference"] | None = None  # normal tiles: differential unless given
+    L: Positive | None = None  # normal tiles: 1.0 unless given
     rows: Count = 128
     cols: Count = 128
     full_scale: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
