@@ -68,6 +68,25 @@ class Observer(Protocol):
         ...
 
 
+@runtime_checkable
+class StatefulObserver(Observer, Protocol):
+    """An observer whose totals survive a checkpoint and that ends in a result: the counting observer of the core
+    and the hardware observer (:class:`neurosim.hw.observer.HardwareObserver`, which keeps the batch bookkeeping,
+    pending transactions, rows and engine runs of every architecture in one place).
+
+    ``state()`` returns JSON-able totals (flushing what is pending), ``load_state(state)`` restores them exactly,
+    ``finish()`` flushes and returns the run's result."""
+
+    def state(self) -> Any:
+        ...
+
+    def load_state(self, state: Any) -> None:
+        ...
+
+    def finish(self) -> Any:
+        ...
+
+
 class ObserverGroup:
     """Fan one record out to several observers, in order."""
 

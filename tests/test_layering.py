@@ -66,3 +66,17 @@ def test_no_import_cycles():
         g.add_edges_from((m, t) for t in ts if not m.startswith(t + "."))  # a module may use its own package
     cycles = [c for c in nx.simple_cycles(g) if len(c) > 1]
     assert cycles == [], cycles[:5]
+
+
+def test_both_observers_are_stateful_observers():
+    """The checkpoint half of the protocol (state / load_state / finish) is declared once in events.py."""
+    from neurosim.core.counting import CountingObserver
+    from neurosim.events import LayerInfo, StatefulObserver
+    from neurosim.hw.arch import load_arch
+    from neurosim.hw.observer import HardwareObserver
+    from neurosim.hw.weight_memory import WeightBits
+
+    info = LayerInfo(0, "fc", "dense", (4,), (2,), {"units": 2}, weight_bits=2, weight_count=8, activation_bits=2)
+    for obs in (CountingObserver(), HardwareObserver(load_arch("gxnor"), [info], 1, WeightBits(stored=2)),
+                HardwareObserver(load_arch("crossbar_dst"), [info], 1, weight_N=1)):
+        assert isinstance(obs, StatefulObserver)

@@ -269,6 +269,10 @@ class CountingObserver:
     def rows(self) -> list[dict]:
         return [self.layers[k].row() for k in sorted(self.layers)]
 
+    def finish(self) -> list[dict]:
+        """The run's result: one row of counts per layer (nothing is pending between records)."""
+        return self.rows()
+
     def state(self) -> dict[str, np.ndarray]:
         """Counts as arrays (for checkpoints)."""
         names = [f.name for f in fields(LayerCounts) if f.name not in ("name", "kind")]
