@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -50,10 +51,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .pipeline import load_architecture
+    from .hw.arch import load_arch
     from .pipeline.runs import eval_run, topology_run, train_run
 
-    arch = load_architecture(args.arch)
+    arch = load_arch(args.arch)
+    if args.ideal_devices and not arch.is_crossbar:
+        raise ValueError(f"--ideal-devices: applies to crossbar architectures only ({arch.name} is digital)")
     if str(args.workload).endswith(".csv"):
         density = 0.5 if args.density is None else args.density
         s, out = topology_run(args.workload, arch, args.out, args.batch or 1, density, args.seed or 0, args.force)
@@ -63,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if _given(args, ("method", "N", "seed")):
             raise ValueError(f"{', '.join(_flag(n) for n in _given(args, ('method', 'N', 'seed')))}: --eval rebuilds "
                              f"the network from the model's own workload (method, N, seed); these do not apply")
-        workload = args.workload if args.workload != DEFAULT_WORKLOAD else None
+        workload = args.workload_given  # only the data split is taken from it
         s, out = eval_run(args.eval, arch, workload, args.data, args.out, ideal_devices=args.ideal_devices,
                           force=args.force)
     else:
@@ -77,10 +80,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .pipeline import load_architecture
+    from .hw.arch import load_arch
     from .pipeline.runs import eval_run
 
-    arch = load_architecture(args.arch)
+    arch = load_arch(args.arch)
     s, out = eval_run(args.model, arch, args.workload, args.data, args.out, split=args.split, batch=args.batch,
                       name=args.split, force=args.force)
     print(f"{s['workload']} method={s['method']} on {arch.name}: {args.split} accuracy "
@@ -94,7 +97,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
     _print(reproduce(args.table, Path(args.out), data_dir=args.data, seeds=args.seeds or "0,1,2",
                      epochs=args.epochs, trained=args.trained, workload=args.workload or "mnist_mlp",
-                     seed=args.seed or 0))
+                     seed=args.seed or 0, force=args.force))
     return 0
 
 
@@ -130,6 +133,13 @@ def check_flags(args: argparse.Namespace) -> None:
         v = getattr(args, name, None)
         if v is not None and v < 1:
             raise ValueError(f"{_flag(name)}: must be an integer >= 1 (got {v})")
+    if getattr(args, "seed", None) is not None and args.seed < 0:
+        raise ValueError(f"--seed: must be an integer >= 0 (got {args.seed})")
+    if getattr(args, "out", None) == "":
+        raise ValueError("--out: empty; give a folder for the report")
+    if args.command == "train" and str(args.workload).endswith(".csv"):
+        raise ValueError(f"{args.workload}: a topology CSV is simulated, not trained: use neurosim run "
+                         f"{args.workload} --arch ARCH")
     if args.command == "run":
         if str(args.workload).endswith(".csv"):
             refuse(_given(args, (*_TRAINING, "eval", "ideal_devices", "data")),
@@ -159,8 +169,30 @@ def check_flags(args: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- parser
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's error form: one line ``neurosim: error: ...``, exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        print(f"neurosim: error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _repeated(argv: list[str]) -> str | None:
+    """The first option given twice (the later would silently win), if any; ``--mirror`` may repeat."""
+    seen: set[str] = set()
+    for a in argv:
+        if a == "--":
+            break
+        if a.startswith("--"):
+            name = a.split("=", 1)[0]
+            if name in seen and name != "--mirror":
+                return name
+            seen.add(name)
+    return None
+
+
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("workload", nargs="?", default=DEFAULT_WORKLOAD,
+    p.add_argument("workload", nargs="?",
                    help=f"workload YAML path or name in workloads/ (default: {DEFAULT_WORKLOAD}, embedded data)")
     p.add_argument("--workload", dest="workload_flag", metavar="WORKLOAD",
                    help="the same as the positional WORKLOAD (YAML, or a topology CSV for 'run')")
@@ -179,7 +211,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="neurosim", description=(__doc__ or "").splitlines()[0])
+    ap = _Parser(prog="neurosim", description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = ap.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train", help="train a workload and write summary.json, layers.csv and model.npz")
@@ -217,6 +249,7 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--seeds", help="crossbar-table1 / binary-crossbar: seeds to average (default 0,1,2)")
     rep.add_argument("--data", help="dataset folder (default: $NEUROSIM_DATA, then the cache)")
     rep.add_argument("--out", default="reports", help="folder for the CSV/JSON (default: reports/)")
+    rep.add_argument("--force", action="store_true", help="replace the table's files from an earlier reproduction")
     rep.add_argument("--seed", type=int, help="gxnor-table2: seed of the uniform operands (default 0)")
     rep.set_defaults(func=cmd_reproduce)
     data = sub.add_parser("data", help="datasets")
@@ -230,25 +263,47 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _terminated(signum, frame) -> None:
+    """SIGTERM: unwind like an interrupt, so partial outputs are removed and the checkpoint stays."""
+    raise SystemExit(143)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     ap = parser()
+    twice = _repeated(argv)
+    if twice is not None:
+        ap.error(f"{twice} given twice; give each flag once")
     args = ap.parse_args(argv)
     flag = getattr(args, "workload_flag", None)
-    if flag is not None:
-        if args.workload not in (DEFAULT_WORKLOAD, flag):
-            ap.error(f"two workloads given: {args.workload!r} and --workload {flag!r}")
-        args.workload = flag
+    if flag is not None and getattr(args, "workload", None) is not None and args.workload != flag:
+        ap.error(f"two workloads given: {args.workload!r} and --workload {flag!r}")
+    if hasattr(args, "workload_flag"):
+        args.workload_given = flag or args.workload  # None: the default workload
+        args.workload = args.workload_given or DEFAULT_WORKLOAD
     debug = args.debug or bool(os.environ.get("NEUROSIM_DEBUG"))
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         check_flags(args)
         return args.func(args)
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError, MemoryError) as e:  # a user error: the input, the files, the machine
+    except SystemExit as e:
+        if e.code == 143:
+            print("neurosim: terminated", file=sys.stderr)
+        raise
+    except OSError as e:  # the files and the machine: name the file and say what is wrong in words
         if debug:
             raise
-        what = "out of memory" if isinstance(e, MemoryError) else str(e)
+        where = e.filename if e.filename is not None else ""
+        print(f"neurosim: error: {where}: {e.strerror or e}" if where else f"neurosim: error: {e.strerror or e}",
+              file=sys.stderr)
+        return 2
+    except (ValueError, MemoryError) as e:  # a user error: the input, or a machine too small for it
+        if debug:
+            raise
+        what = "out of memory (use a smaller network or batch)" if isinstance(e, MemoryError) else str(e)
         print(f"neurosim: error: {what}", file=sys.stderr)
         return 2
     except Exception as e:  # anything else is ours
@@ -257,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"neurosim: internal error: {type(e).__name__}: {e} (run again with --debug for the traceback, and "
               f"please report it)", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

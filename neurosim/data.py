@@ -220,7 +220,10 @@ def _load_pool(name: str, info: DatasetInfo, folder: Path | None, pool: str) -> 
         x, y = load_idx_pair(img, lab)
         if x.dtype != np.uint8:
             raise DataError(f"{img}: {name} images must be unsigned bytes (IDX code 0x08), got {x.dtype}")
-        x, where = x[..., None], str(img)
+        x, where = x[..., None], str(lab)  # the image shape is checked against the images file below
+        if x.shape[1:] != info.shape:
+            raise DataError(f"{img}: {name} images must be {info.shape[:2]} with {info.shape[2]} channel(s), "
+                            f"got per-image shape {x.shape[1:]}")
     else:
         paths = [_locate(folder, f) for f in info.pools[pool]]
         (x, y), where = read_cifar10(paths), ", ".join(map(str, paths))

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .shapes import conv_output_size
+
 
 class TopologyError(ValueError):
     """A malformed topology file; the message names the file, the row, the column and what is allowed."""
@@ -52,8 +54,8 @@ class ImportedLayer:
 
     def __post_init__(self) -> None:
         h, w, _ = self.in_shape
-        oh = (h + 2 * self.padding - self.kernel) // self.stride + 1
-        ow = (w + 2 * self.padding - self.kernel) // self.stride + 1
+        oh = conv_output_size(h, self.kernel, self.stride, self.padding)
+        ow = conv_output_size(w, self.kernel, self.stride, self.padding)
         object.__setattr__(self, "out_shape", (oh, ow, self.filters))
 
 
@@ -83,6 +85,8 @@ def _rows(path: Path) -> list[list[str]]:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as e:
         raise TopologyError(f"{path}: cannot read ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise TopologyError(f"{path}: not a UTF-8 text file (byte {e.start}); expected a CSV of layers") from None
     rows = [[c.strip() for c in r] for r in csv.reader(text.splitlines())]
     rows = [r[:-1] if r[-1] == "" else r for r in rows if any(r)]
     if not rows:

@@ -1,9 +1,18 @@
 """Names both sides share: the training methods (one enum instead of strings scattered over the code)."""
 from __future__ import annotations
 
+import re
 from enum import Enum
 
-__all__ = ["Method", "METHOD_NAMES", "DST_METHODS", "HIDDEN_FLOAT_METHODS"]
+__all__ = ["Method", "METHOD_NAMES", "DST_METHODS", "HIDDEN_FLOAT_METHODS", "is_plain_name", "PLAIN_NAME_HELP"]
+
+_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+PLAIN_NAME_HELP = "a plain name of letters, digits, '_', '-', '.' (no path separators, no '..', at most 100 characters)"
+
+
+def is_plain_name(v: object) -> bool:
+    """Whether ``v`` may name a report folder: letters, digits, ``_ - .``, no separators and no ``..``."""
+    return isinstance(v, str) and bool(_PLAIN.fullmatch(v)) and ".." not in v
 
 
 class Method(str, Enum):

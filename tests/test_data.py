@@ -243,7 +243,7 @@ def test_idx_bad_labels_and_shapes(tmp_path):
     folder = write_idx_dataset(tmp_path / "mnist")
     write(folder / "t10k-labels-idx1-ubyte.gz", idx_bytes(np.array([0, 1, 2, 3, 4, 10], np.uint8)))
     spec = {"name": "mnist", "files": "test", "train": [0, 3], "test": [3, 6]}
-    with pytest.raises(DataError, match=r"t10k-images.*label 10 out of range.*0\.\.9"):
+    with pytest.raises(DataError, match=r"t10k-labels.*label 10 out of range.*0\.\.9"):  # the labels file
         load_dataset(spec, data_dir=folder)
     write(folder / "t10k-images-idx3-ubyte.gz", idx_bytes(np.zeros((6, 14, 14), np.uint8)))
     with pytest.raises(DataError, match=r"t10k-images.*\(28, 28\)"):

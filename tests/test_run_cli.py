@@ -114,7 +114,7 @@ def test_topology_csv_runs_on_a_crossbar(tmp_path):
 @pytest.mark.parametrize("args,msg", [
     (["run", "--arch", "nope.yaml"], "nope.yaml"),
     (["run", "--arch", "BAD"], "components[0].actions"),
-    (["run", "--method", "nope"], "unknown method"),
+    (["run", "--method", "nope"], "--method: got 'nope'; allowed: fp"),
     (["run", "TOPO"], "Num Filter"),
     (["run", "--eval", "missing.npz"], "missing.npz"),
 ])

@@ -9,7 +9,6 @@ import io
 import json
 import lzma
 import math
-import re
 import struct
 import zipfile
 import zlib
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..events import MAC_KINDS, LayerInfo, Observer, OperandRecord
+from ..names import is_plain_name
 from ..shapes import conv_output_size
 from ..spec import LayerSpec, SpecError
 from .layers import Act, BatchNorm, Conv2D, Dense, Flatten, Layer, MaxPool
@@ -252,7 +252,6 @@ def read_meta(arrays: dict[str, np.ndarray], src: str) -> dict[str, Any]:
     return meta
 
 
-_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 
 
 def read_model_file(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -267,7 +266,7 @@ def read_model_file(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, 
 def check_model_meta(meta: dict[str, Any], src: str) -> None:
     """The keys a model's metadata must have for the model to be rebuilt: workload name, method, N, seed."""
     w = meta.get("workload")
-    if not isinstance(w, str) or not _PLAIN_NAME.fullmatch(w) or ".." in w:
+    if not is_plain_name(w):
         raise ModelFileError(f"{src}: meta.workload: got {w!r}; allowed: the plain name of the workload that "
                              f"trained the model")
     if meta.get("method") not in METHODS:

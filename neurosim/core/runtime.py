@@ -102,9 +102,23 @@ def ensure_threads():
     MNIST MLP 13.3k samples/s with one numba thread vs 10k with two; the CNN is equal (2.9k).
     """
     if not _threads_ready:
+        n = numba_threads_setting()
         configure_threads()
-        numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS,
-                                         int(os.environ.get("NEUROSIM_NUMBA_THREADS", "1")))))
+        numba.set_num_threads(n)
+
+
+def numba_threads_setting() -> int:
+    """NEUROSIM_NUMBA_THREADS (default 1), checked: an integer from 1 to the threads numba may use."""
+    raw = os.environ.get("NEUROSIM_NUMBA_THREADS", "1")
+    top = numba.config.NUMBA_NUM_THREADS
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= top:
+        raise ValueError(f"NEUROSIM_NUMBA_THREADS: got {raw!r}; allowed: an integer 1..{top} (the threads numba may "
+                         f"use on this machine)")
+    return n
 
 
 PARALLEL_MIN_ELEMENTS = 1 << 18  # below this a second thread costs more than it saves

@@ -68,7 +68,7 @@ TRAINED_COLUMNS = ["architecture", "method", "arch", "workload", "epochs", "test
 
 
 def trained_rows(out: Path, workload: str = "mnist_mlp", epochs: int = 5, data_dir: str | None = None,
-                 seed: int = 0, progress: bool = False) -> list[dict]:
+                 seed: int = 0, progress: bool = False, force: bool = False) -> list[dict]:
     """Train each architecture's method on a real workload with its accelerator attached (``neurosim run``) and
     read the operations and resting probability of the test-set inference off the hardware report.
 
@@ -83,7 +83,8 @@ def trained_rows(out: Path, workload: str = "mnist_mlp", epochs: int = 5, data_d
         p = prepare(workload, Overrides(method=method, epochs=epochs, seed=seed), data_dir)
         arch = load_arch(arch_name)
         hw = HardwareRun(arch, p)
-        s = train_and_report(p, out / f"{workload}-{method}-{arch_name}", progress=progress, hardware=hw)
+        s = train_and_report(p, out / f"{workload}-{method}-{arch_name}", progress=progress, hardware=hw,
+                             force=force)
         ev = [r for r in hw.result.rows() if r["mode"] == "eval" and r["phase"] == "forward" and r["algorithmic_ops"]]
         pairs = sum(r["algorithmic_ops"] for r in ev)
         fired = sum(r["actual_ops"] for r in ev)

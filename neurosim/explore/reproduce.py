@@ -9,22 +9,63 @@ __all__ = ["TABLES", "parse_seeds", "reproduce"]
 TABLES = ("gxnor-table2", "dst-tables", "crossbar-table1", "binary-crossbar")
 
 
+# the files each table writes into --out
+FILES = {"gxnor-table2": ("gxnor_table2.csv", "gxnor_table2.json"), "dst-tables": ("dst_tables.csv", "dst_tables.json"),
+         "crossbar-table1": ("crossbar_table1.csv", "crossbar_table1.json"),
+         "binary-crossbar": ("binary_crossbar_tables.csv", "binary_crossbar_tables.json")}
+TRAINED_FILES = ("gxnor_table2_trained.csv", "gxnor_table2_trained.json")
+
+
 def parse_seeds(text: str) -> tuple[int, ...]:
-    """'0,1,2' -> (0, 1, 2); a ValueError naming the flag for anything else (empty, negative, not an integer)."""
+    """'0,1,2' -> (0, 1, 2); a ValueError naming the flag for anything else (empty, negative, not an integer,
+    a seed twice)."""
     parts = [v.strip() for v in str(text).split(",") if v.strip()]
     if not parts or not all(p.isdigit() for p in parts):
         raise ValueError(f"--seeds: give integers >= 0 separated by commas, e.g. 0,1,2 (got {text!r})")
-    return tuple(int(p) for p in parts)
+    seeds = tuple(int(p) for p in parts)
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds: each seed once (got {text!r}): a seed twice would count one run twice")
+    return seeds
+
+
+def _claim(out: Path, files: tuple[str, ...], force: bool) -> None:
+    """``out`` may take a reproduction: not a file, not a run's report folder, and no earlier copy of the files it
+    writes unless ``force``."""
+    from ..pipeline.outputs import holds_report
+
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: is a file, not a folder; choose another --out")
+    if holds_report(out):
+        raise ValueError(f"{out}: holds the report of a run (summary.json ...); choose another --out for the tables")
+    existing = [f for f in files if (out / f).exists()]
+    if existing and not force:
+        raise ValueError(f"{out}: holds {', '.join(existing)} from an earlier reproduction; pass --force to replace "
+                         f"them, or choose another --out")
 
 
 def reproduce(table: str, out: Path, data_dir: str | None = None, seeds: str = "0,1,2", epochs: int | None = None,
-              trained: bool = False, workload: str = "mnist_mlp", seed: int = 0) -> list[str]:
-    """Reproduce ``table`` into ``out``; the lines to print."""
+              trained: bool = False, workload: str = "mnist_mlp", seed: int = 0, force: bool = False) -> list[str]:
+    """Reproduce ``table`` into ``out``; the lines to print. A folder this call created is removed again if the
+    reproduction fails before writing anything."""
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}; allowed: {', '.join(TABLES)}")
     if epochs is not None and epochs < 1:
         raise ValueError(f"--epochs: must be an integer >= 1 (got {epochs})")
+    if seed < 0:
+        raise ValueError(f"--seed: must be an integer >= 0 (got {seed})")
     out = Path(out)
+    _claim(out, FILES[table] + (TRAINED_FILES if trained else ()), force)
+    fresh = not out.exists()
+    try:
+        return _reproduce(table, out, data_dir, seeds, epochs, trained, workload, seed, force)
+    except BaseException:
+        if fresh and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+
+
+def _reproduce(table: str, out: Path, data_dir: str | None, seeds: str, epochs: int | None, trained: bool,
+               workload: str, seed: int, force: bool) -> list[str]:
     if table == "crossbar-table1":
         from .self_training import print_table, reproduce as reproduce_t1
 
@@ -52,7 +93,7 @@ def reproduce(table: str, out: Path, data_dir: str | None = None, seeds: str = "
               f"{100 * r['resting_probability']:7.1f}% {100 * r['paper_resting_probability']:6.1f}%" for r in rows]
     if trained:
         n = epochs or 5
-        tr = trained_rows(out, workload, n, data_dir, seed)
+        tr = trained_rows(out, workload, n, data_dir, seed, force=force)
         lines += [f"\nOn trained {workload} ({n} epochs), test-set inference -> {out / 'gxnor_table2_trained.csv'}",
                   f"{'architecture':16s} {'accuracy':>9s} {'ops/sample':>12s} {'resting':>8s} {'unit rests':>10s} "
                   f"{'paper':>7s} {'uJ/sample':>10s}"]

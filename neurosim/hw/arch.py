@@ -35,8 +35,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Mapping, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from ..names import PLAIN_NAME_HELP, is_plain_name
 from ..schema.errors import describe
 from ..schema.yaml_io import read_yaml_mapping
 from .components import Action, Component, class_names, component_class, component_classes
@@ -81,6 +82,13 @@ _Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 _NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
+def _plain(v: str) -> str:
+    """The name becomes part of report folder names: no path tricks."""
+    if not is_plain_name(v):
+        raise ValueError(f"got {v!r}; allowed: {PLAIN_NAME_HELP}")
+    return v
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
@@ -96,7 +104,7 @@ class CpuFile(_Strict):
 class ArchitectureFile(_Strict):
     """The top level of an architecture YAML."""
 
-    name: Text
+    name: Annotated[str, AfterValidator(_plain)]
     description: str = ""
     technology: Text
     clock_hz: _Positive | None = None
@@ -581,8 +589,12 @@ def _check_crossbar_params(ctx: _Ctx, arch: Architecture) -> None:
 
 def load_arch(path: str | Path) -> Architecture:
     """Load and validate an architecture YAML (a path, or a shipped name such as 'gxnor' or 'crossbar_dst')."""
+    given = path
     path = find_arch(path)
     ctx = _Ctx(str(path))
+    if not path.exists() and Path(given).suffix not in (".yaml", ".yml") and len(Path(given).parts) == 1:
+        raise ArchError(f"unknown architecture {str(given)!r}; shipped: {', '.join(p.stem for p in shipped_archs())} "
+                        f"(or give the path of a YAML file)")
     doc = read_yaml_mapping(path, ctx.fail, tuple(ArchitectureFile.model_fields))
     top = ctx.model(ArchitectureFile, doc, "")
     if (top.clock_hz is None) == (top.clock_mhz is None):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from ..events import MAC_KINDS, LayerInfo
-from .arch import Architecture
+from .arch import Architecture, ArchError
 
 GRADIENT_BITS = 32  # backward gradients are full precision (the seeds train with float gradients)
 FUSED_KINDS = ("pool", "bn", "act")
@@ -83,6 +83,11 @@ def plan(infos: list[LayerInfo], arch: Architecture, batch: int, slots: int = 2)
     if batch < 1:
         raise ValueError(f"batch must be >= 1 (got {batch})")
     slot = activation_slot_bits(arch, slots)
+    if slot is not None and slot < 1:
+        name = arch.placement.activations
+        raise ArchError(f"{arch.source_file}: component {name!r}: capacity_bits "
+                        f"{arch.component(name).attributes.capacity_bits} holds no activation tile "
+                        f"({slots} slot(s) of {slot} bits); allowed: at least {slots} bits")
     maps: dict[int, LayerMap] = {}
     producer = -1
     first_seen = False

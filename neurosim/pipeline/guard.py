@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..shapes import conv_output_size
 from ..spec import LayerSpec
 
-__all__ = ["MemoryEstimate", "estimate_training", "check_fits", "available_bytes"]
+__all__ = ["MemoryEstimate", "estimate_training", "estimate_topology", "check_fits", "available_bytes"]
 
 BYTES_PER_WEIGHT = 32
 BYTES_PER_ACTIVATION = 16  # output, saved input, gradient, mask: float32 each
@@ -64,6 +64,21 @@ def estimate_training(specs: list[LayerSpec], input_shape: tuple[int, ...], num_
             elements *= v
         activations += BYTES_PER_ACTIVATION * elements * max(batch, eval_batch)
     return MemoryEstimate(weights * BYTES_PER_WEIGHT, activations, transient)
+
+
+def estimate_topology(layers, batch: int) -> MemoryEstimate:
+    """Bytes a topology simulation needs: one layer at a time, its random float32 operands and the hardware side's
+    copies of its (unrolled) inputs."""
+    weights = activations = transient = 0
+    for l in layers:
+        h, w, c = l.in_shape
+        oh, ow, f = l.out_shape
+        n_w = l.kernel * l.kernel * c * f
+        patches = max(oh, 1) * max(ow, 1) * l.kernel * l.kernel * c
+        weights = max(weights, 4 * n_w)
+        activations = max(activations, 4 * batch * (h * w * c + max(oh, 1) * max(ow, 1) * f))
+        transient = max(transient, SIM_COPIES * 8 * batch * patches)
+    return MemoryEstimate(weights, activations, transient)
 
 
 def available_bytes() -> int:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.methods import Method
 from ..core.optim import make_optimizer
-from ..hw.arch import Architecture, load_arch
+from ..hw.arch import Architecture
 from ..hw.observer import HardwareObserver, OperandAlphabet
 from ..hw.weight_memory import WeightBits
 from ..names import DST_METHODS, HIDDEN_FLOAT_METHODS, Method as MethodName
@@ -22,7 +22,7 @@ from ..report.hardware import hardware_summary, write_hardware_report
 from ..schema.workload import WorkloadError
 from .prepare import Prepared
 
-__all__ = ["HardwareRun", "load_architecture", "weight_bits", "operand_alphabet"]
+__all__ = ["HardwareRun", "weight_bits", "operand_alphabet"]
 
 
 def weight_bits(method: Method, optimizer: str) -> WeightBits:
@@ -89,8 +89,3 @@ class _Timed:
         t0 = time.perf_counter()
         self.run.observer.observe(rec)
         self.run.seconds += time.perf_counter() - t0
-
-
-def load_architecture(path: str | Path) -> Architecture:
-    """An architecture file (or shipped name), digital or crossbar, validated (ArchError, a ValueError)."""
-    return load_arch(path)

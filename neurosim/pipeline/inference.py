@@ -25,7 +25,7 @@ def evaluate_and_report(p: Prepared, hardware: HardwareRun, out: Path, split: st
     unit into a folder that holds no other run's report (unless ``force``). ``notes``: extra summary fields (where
     the model and its data split came from)."""
     out = Path(out)
-    claim(out, force=force)
+    claim(out, force=force, resumable=False)
     d = p.data
     x, y = {"test": (d.x_test, d.y_test), "validation": (d.x_val, d.y_val), "train": (d.x_train, d.y_train)}[split]
     if len(x) == 0:

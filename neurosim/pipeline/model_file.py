@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..core.network import ModelFileError, read_model_file
+from ..names import DST_METHODS
 from ..report.files import write_npz
 from .config import resolved_workload
 from .prepare import Prepared
@@ -38,9 +39,20 @@ def save_model(path: Path, p: Prepared, config: dict[str, Any] | None = None) ->
 def model_spec(meta: dict[str, Any], model: Path) -> dict[str, Any] | None:
     """The resolved workload a model was trained with (None for a model written before models carried it)."""
     spec = meta.get("spec")
-    if spec is not None and not isinstance(spec, dict):
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
         raise ModelFileError(f"{model}: meta.spec: must be a mapping (the resolved workload), got "
                              f"{type(spec).__name__}")
+    # the short fields restate the spec: any disagreement means the file was edited or damaged
+    pairs = [("network", spec.get("network")), ("method", spec.get("method")), ("seed", spec.get("seed")),
+             ("loss", spec.get("loss")), ("batch_norm", spec.get("batch_norm")), ("activation", spec.get("activation"))]
+    if spec.get("method") in DST_METHODS:
+        pairs += [("N", spec.get("N")), ("L", (spec.get("dst") or {}).get("L"))]
+    for key, want in pairs:
+        if meta.get(key) != want:
+            raise ModelFileError(f"{model}: meta.{key}: {meta.get(key)!r} disagrees with meta.spec ({want!r}); the "
+                                 f"file was edited or damaged")
     return spec
 
 

@@ -53,9 +53,25 @@ def _recover(out: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def claim(out: Path, force: bool = False, resume: bool = False) -> None:
-    """Check that a run may write into ``out`` (see the module docstring); with ``force`` remove an earlier report."""
+def _check_place(out: Path) -> None:
+    """A report folder replaces itself when it is published: never the current folder or one above it, and
+    never under a file."""
+    resolved, cwd = out.resolve(), Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        raise OutputError(f"{out}: is the current folder or one above it, which a report would replace; use a "
+                          f"subfolder, e.g. --out {Path(out) / 'run'}")
+    for a in (resolved, *resolved.parents):
+        if a.exists():
+            if not a.is_dir():
+                raise OutputError(f"{out}: {a} is a file, not a folder; choose another --out")
+            break
+
+
+def claim(out: Path, force: bool = False, resume: bool = False, resumable: bool = True) -> None:
+    """Check that a run may write into ``out`` (see the module docstring); with ``force`` remove an earlier report.
+    ``resumable``: the run has a checkpoint to resume (training), so the refusal may suggest --resume."""
     out = Path(out)
+    _check_place(out)
     _recover(out)
     if not out.exists():
         return
@@ -75,8 +91,9 @@ def claim(out: Path, force: bool = False, resume: bool = False) -> None:
         raise OutputError(f"{out}: holds files that are not a neurosim report ({', '.join(foreign[:5])}); choose "
                           f"another --out (neurosim never removes them)")
     if not force:
+        resume_hint = ", --resume to continue its checkpoint" if resumable else ""
         raise OutputError(f"{out}: holds the report of another run ({', '.join(names[:5])}); pass --force to "
-                          f"replace it, --resume to continue its checkpoint, or choose another --out")
+                          f"replace it{resume_hint}, or choose another --out")
     for n in names:
         (out / n).unlink()
 

@@ -3,20 +3,23 @@ configuration. Everything that can be wrong with the input is checked here, befo
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.methods import Method, make_method
 from ..core.network import Network, build_network
+from ..core.runtime import numba_threads_setting
 from ..core.train import TrainConfig
-from ..data import Dataset, load_dataset
+from ..data import DATASETS, Dataset, load_dataset
 from ..devices import DeviceSpec
-from ..names import DST_METHODS, Method as MethodName
+from ..devices import MAX_N
+from ..names import DST_METHODS, METHOD_NAMES, Method as MethodName
 from ..schema.workload import Workload, WorkloadError, load_workload
 from ..spec import parse_network
 from .guard import check_fits, estimate_training
 
-__all__ = ["REPORTS_DIR", "Overrides", "Prepared", "make_method_for", "prepare", "run_id"]
+__all__ = ["REPORTS_DIR", "Overrides", "Prepared", "check_overrides", "make_method_for", "prepare", "run_id"]
 
 REPORTS_DIR = Path("reports")
 
@@ -66,7 +69,13 @@ def prepare(workload: str | Path | Workload, ov: Overrides | None = None, data_d
     pulse-train writes, limited levels, read noise); ignored for methods without DST weights.
     """
     ov = ov or Overrides()
+    numba_threads_setting()  # a bad NEUROSIM_NUMBA_THREADS is an error before anything is built
     w = workload if isinstance(workload, Workload) else load_workload(workload)
+    check_overrides(ov, w)
+    if data_dir is not None and DATASETS.get(w.dataset.get("name"), None) is not None \
+            and DATASETS[w.dataset["name"]].kind == "sklearn":
+        raise ValueError(f"--data: the workload's dataset {w.dataset['name']!r} ships with scikit-learn (no files); "
+                         f"--data applies to MNIST, Fashion-MNIST and CIFAR-10 workloads")
     method_name = ov.method or w.method
     N = ov.N if ov.N is not None else (w.N if method_name == w.method else None)
     method = make_method_for(w, method_name, N)
@@ -82,6 +91,10 @@ def prepare(workload: str | Path | Workload, ov: Overrides | None = None, data_d
     data = load_dataset(w.dataset, data_dir=data_dir, seed=seed, source=w.source)
     if len(data.x_train) == 0:
         raise WorkloadError(f"{w.source}: the training split is empty")
+    if cfg.batch > len(data.x_train):
+        where = "--batch" if ov.batch is not None else f"{w.source}: train.batch"
+        raise ValueError(f"{where}: {cfg.batch} is larger than the training split ({len(data.x_train)} samples); "
+                         f"allowed: 1..{len(data.x_train)}")
     specs = parse_network(w.network)
     check_fits(estimate_training(specs, data.input_shape, data.num_classes, cfg.batch, cfg.eval_batch),
                f"network {w.network!r}", w.source)
@@ -91,6 +104,34 @@ def prepare(workload: str | Path | Workload, ov: Overrides | None = None, data_d
     except ValueError as e:
         raise WorkloadError(f"{w.source}: key 'network': {e}") from None
     return Prepared(w, method, data, net, cfg, seed)
+
+
+def check_overrides(ov: Overrides, w: Workload) -> None:
+    """Command-line overrides are checked on their own, so a bad one is named as the flag, not as the workload."""
+    def bad(flag: str, msg: str) -> None:
+        raise ValueError(f"{flag}: {msg}")
+
+    if ov.method is not None and ov.method not in METHOD_NAMES:
+        bad("--method", f"got {ov.method!r}; allowed: {', '.join(METHOD_NAMES)}")
+    method = ov.method or w.method
+    if ov.N is not None:
+        if isinstance(ov.N, bool) or not isinstance(ov.N, int) or not 0 <= ov.N <= MAX_N:
+            bad("--N", f"must be an integer 0..{MAX_N}, got {ov.N!r}")
+        if method not in DST_METHODS:
+            bad("--N", f"applies to methods dst and gxnor only (the method is {method!r})")
+        if method == MethodName.GXNOR and ov.N != 1:
+            bad("--N", f"method 'gxnor' is ternary (N = 1); use --method dst for N = {ov.N}")
+    for key in ("epochs", "batch"):
+        v = getattr(ov, key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            bad(f"--{key}", f"must be an integer >= 1, got {v!r}")
+    for key in ("lr_start", "lr_fin"):
+        v = getattr(ov, key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+                              or v <= 0):
+            bad(f"--{key.replace('_', '-')}", f"must be a finite number > 0, got {v!r}")
+    if ov.seed is not None and (isinstance(ov.seed, bool) or not isinstance(ov.seed, int) or ov.seed < 0):
+        bad("--seed", f"must be an integer >= 0, got {ov.seed!r}")
 
 
 def run_id(p: Prepared) -> str:

@@ -13,13 +13,14 @@ from typing import Any
 
 from ..core.network import read_model_file
 from ..devices import DeviceSpec
-from ..hw.arch import Architecture
+from ..hw.arch import Architecture, load_arch
 from ..names import DST_METHODS
 from ..schema.workload import load_workload, resolve_workload_path, workload_from_dict
 from .config import config_hash, run_config
-from .hardware import HardwareRun, load_architecture
+from .hardware import HardwareRun
 from .inference import evaluate_and_report
 from .model_file import load_model_into, model_spec
+from .outputs import OutputError
 from .prepare import REPORTS_DIR, Overrides, Prepared, prepare, run_id
 from .topology import topology_report
 from .training import train_and_report
@@ -38,7 +39,7 @@ def device_spec(arch: Architecture | None, ideal: bool = False) -> DeviceSpec | 
 
 
 def _arch(arch: Architecture | str | Path | None) -> Architecture | None:
-    return arch if arch is None or isinstance(arch, Architecture) else load_architecture(arch)
+    return arch if arch is None or isinstance(arch, Architecture) else load_arch(arch)
 
 
 def _suffix(arch: Architecture | None, ideal: bool) -> str:
@@ -63,7 +64,7 @@ def train_run(workload: str | Path = DEFAULT_WORKLOAD, overrides: Overrides | No
     a = _arch(arch)
     p = prepare(workload, overrides, data_dir, device=device_spec(a, ideal_devices))
     hw = HardwareRun(a, p) if a is not None else None
-    folder = Path(out) if out else _default_folder(p, a, ideal_devices)
+    folder = Path(out) if out is not None else _default_folder(p, a, ideal_devices)
     return train_and_report(p, folder, resume=resume, progress=progress, hardware=hw, force=force), folder
 
 
@@ -107,7 +108,10 @@ def eval_run(model: str | Path, arch: Architecture | str, workload: str | Path |
     if batch:
         p.cfg.eval_batch = batch
     hw = HardwareRun(a, p, batch=batch)
-    folder = Path(out) if out else _default_folder(p, a, ideal_devices, f"-{name}")
+    folder = Path(out) if out is not None else _default_folder(p, a, ideal_devices, f"-{name}")
+    if folder.resolve() == model.resolve().parent:
+        raise OutputError(f"{folder}: is the folder of the model being evaluated ({model.name}); an inference "
+                          f"report there would replace the training run's report: choose another --out")
     return evaluate_and_report(p, hw, folder, split, force=force, notes=notes), folder
 
 
@@ -117,5 +121,5 @@ def topology_run(path: str | Path, arch: Architecture | str, out: str | Path | N
     (a bare name is looked up in ./workloads, then in the shipped topologies)."""
     a = _arch(arch)
     path = resolve_workload_path(path)
-    folder = Path(out) if out else REPORTS_DIR / f"{path.stem}-{a.name}-d{density:g}-b{batch}-s{seed}"
+    folder = Path(out) if out is not None else REPORTS_DIR / f"{path.stem}-{a.name}-d{density:g}-b{batch}-s{seed}"
     return topology_report(path, a, folder, batch, density, seed, force=force), folder

@@ -10,13 +10,14 @@ from typing import Any
 
 from .. import __version__
 from ..events import LayerInfo, OperandRecord
-from ..hw.arch import Architecture
+from ..hw.arch import Architecture, ArchError
 from ..hw.kinds import kind
 from ..hw.observer import HardwareObserver, OperandAlphabet
 from ..hw.weight_memory import WeightBits
 from ..importers import ImportedLayer, random_operands, read_topology, to_spec_string, total_macs
 from ..report.files import write_json
 from ..report.hardware import hardware_summary, write_hardware_report
+from .guard import check_fits, estimate_topology
 from .outputs import claim, publish
 
 __all__ = ["layer_infos", "simulate_topology", "topology_report"]
@@ -46,7 +47,16 @@ def simulate_topology(path: Path, arch: Architecture, batch: int = 1, density: f
     if not 0.0 <= density <= 1.0:
         raise ValueError(f"--density must be in [0, 1] (got {density})")
     layers = read_topology(path)
+    check_fits(estimate_topology(layers, batch), f"topology {path.name} at batch {batch}", str(path))
     alphabet = OperandAlphabet(density, density)
+    try:
+        return _simulate(path, arch, layers, alphabet, batch, density, seed, bits)
+    except ArchError as e:
+        raise ArchError(f"{path}: on {e}") from None
+
+
+def _simulate(path: Path, arch: Architecture, layers: list[ImportedLayer], alphabet: OperandAlphabet, batch: int,
+              density: float, seed: int, bits: WeightBits | None):
     if arch.is_crossbar:  # ternary weights held as N = 1 DST states on the crossbar
         infos = layer_infos(layers, 2, 2)
         obs = HardwareObserver(arch, infos, batch, alphabet=alphabet, weight_N=1)
@@ -69,7 +79,7 @@ def topology_report(path: Path, arch: Architecture, out: Path, batch: int = 1, d
     """Simulate a topology and write summary.json, layers.csv, the plots and report.html into ``out`` (as a unit, into
     a folder that holds no other run's report unless ``force``)."""
     out = Path(out)
-    claim(out, force=force)
+    claim(out, force=force, resumable=False)
     res, layers, seconds = simulate_topology(path, arch, batch, density, seed)
     summary = {"workload": path.stem, "workload_file": str(path), "format": "topology csv",
                "network": to_spec_string(layers), "layers": len(layers), "macs_per_sample": total_macs(layers),

@@ -15,10 +15,9 @@ import numpy as np
 
 from .. import __version__
 from ..core.counting import CSV_COLUMNS, CountingObserver
-from ..core.network import read_npz
 from ..core.optim import make_optimizer
 from ..core.runtime import thread_settings
-from ..core.train import TrainResult, train
+from ..core.train import TrainResult, load_checkpoint, train
 from ..events import ObserverGroup
 from ..names import DST_METHODS
 from ..report.files import write_csv, write_json
@@ -111,8 +110,8 @@ def _check_resume(ck: Path, out: Path, config: dict[str, Any], epochs: int) -> d
     (old -> new). A finished run with its report: its summary, marked ``nothing_to_do``."""
     if not ck.exists():
         raise ValueError(f"--resume: no checkpoint at {ck}; pass the --out of the run to resume")
-    arrays = read_npz(ck)
-    raw = arrays.get("observer.run.config")
+    parts = load_checkpoint(ck)  # read and checked for form: a damaged file names itself and the array
+    raw = parts["observer"].get("run.config")
     if raw is None:
         raise ValueError(f"{ck}: --resume: the checkpoint does not say which configuration wrote it (an older "
                          f"neurosim, or a run of another command); start the run again with --force")
@@ -124,7 +123,7 @@ def _check_resume(ck: Path, out: Path, config: dict[str, Any], epochs: int) -> d
     if diff:
         raise ValueError(f"{ck}: --resume: this run differs from the checkpoint's: {'; '.join(diff)}; resume with "
                          f"the checkpoint's settings, or start again with --force")
-    meta = json.loads(str(arrays["meta"]))
+    meta = parts["meta"]
     summary = out / "summary.json"
     if int(meta.get("epoch", 0)) >= epochs and summary.exists():
         done = json.loads(summary.read_text())

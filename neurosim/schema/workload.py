@@ -25,7 +25,7 @@ from ..core.dst import TAU_MODES
 from ..core.losses import LOSSES
 from ..core.methods import _DEFAULT_ACTIVATION as DEFAULT_ACTIVATION  # the builder's own defaults
 from ..core.methods import METHODS, make_method
-from ..names import DST_METHODS, Method as MethodName
+from ..names import DST_METHODS, PLAIN_NAME_HELP, Method as MethodName, is_plain_name
 from ..core.optim import OPTIMIZERS
 from ..core.quant import ACTIVATIONS, WINDOWS
 from ..spec import SpecError, parse_network
@@ -51,8 +51,6 @@ def _shipped_dir() -> Path:
 WORKLOAD_DIR = _shipped_dir()
 MAX_N = 14  # DST weight spaces up to 2^14 + 1 states (int16 state indices)
 MAX_N2 = 16  # multi-level activations up to 2^15 levels per sign
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
-_NAME_HELP = "a plain name of letters, digits, '_', '-', '.' (no path separators, no '..', at most 100 characters)"
 
 # the choices are the core's own tuples, so the schema and the builder cannot drift apart
 Method = Literal[METHODS]  # type: ignore[valid-type]
@@ -123,8 +121,8 @@ class WorkloadFile(_Strict):
     @classmethod
     def _plain_name(cls, v: str | None) -> str | None:
         """The name becomes a report folder name: no path tricks."""
-        if v is not None and (not _NAME.fullmatch(v) or ".." in v):
-            raise ValueError(f"got {v!r}; allowed: {_NAME_HELP}")
+        if v is not None and not is_plain_name(v):
+            raise ValueError(f"got {v!r}; allowed: {PLAIN_NAME_HELP}")
         return v
 
     @field_validator("activation", mode="before")
