@@ -275,19 +275,19 @@ def test_hand_computed_tiny_case():
     x = np.array([[1.0, 1.0, -1.0, 1.0, 0.0]])
     w = np.array([[1.0], [0.0], [1.0], [-1.0], [1.0]])
     g = layer_costs("gated_xnor", "gating", 2, 1, x, w, {"type": "dense"})
-    # cycles: (1,0) (1,1) (0,-) -> 3 cycles, 2 busy
+    # cycles: (1,0) (1,1) (0,-) -> 3 cycles, 2 busy; the popcount tree counts its 2 inputs per busy cycle
     assert g.compute_cycles == 3 and g.fired == 3 and g.nonzero_pairs == 3 and g.operand_pairs == 5
-    assert g.actions == {"gate_check": 5, "xnor": 3, "bitcount_add": 2, "rest": 3}
+    assert g.actions == {"gate_check": 5, "xnor": 3, "bitcount_add": 2 * 2, "rest": 3}
     assert g.utilization == pytest.approx(3 / 6)
     s = layer_costs("gated_xnor", "skipping", 2, 1, x, w, {"type": "dense"})
     # compacted (1,1) (1,-) -> 2 cycles, both busy
     assert s.compute_cycles == 2
-    assert s.actions == {"gate_check": 5, "xnor": 3, "bitcount_add": 2, "rest": 1, "index": 3, "compact": 5}
+    assert s.actions == {"gate_check": 5, "xnor": 3, "bitcount_add": 2 * 2, "rest": 1, "index": 3, "compact": 5}
     # TWN unit keys on the weight alone: weights nonzero at 0,2,3,4 -> 4 events
     t = layer_costs("event_mux", "gating", 2, 1, x, w, {"type": "dense"})
     assert t.actions == {"gate_check": 5, "mux": 4, "add": 4, "rest": 2} and t.compute_cycles == 3
     b = layer_costs("xnor", "gating", 2, 1, x, w, {"type": "dense"})
-    assert b.actions == {"xnor": 5, "bitcount_add": 3, "rest": 1} and b.compute_cycles == 3
+    assert b.actions == {"xnor": 5, "bitcount_add": 3 * 2, "rest": 1} and b.compute_cycles == 3
     assert layer_costs("mac", "skipping", 2, 1, x, w, {"type": "dense"}).actions == {"mult": 5, "add": 5, "rest": 1}
     assert layer_costs("mux", "gating", 2, 1, x, w, {"type": "dense"}).actions == {"mux": 5, "add": 5, "rest": 1}
 
@@ -364,7 +364,7 @@ def test_a_new_kind_needs_no_cost_code(monkeypatch):
     """A kind the cost package has never seen (registered for this test only) is costed from its rule and
     units alone, the same by the kernels, the byte scan and the stepper."""
     toy = ComputeKind(name="toy", description="test kind", fires="selector", per_pair=("check",),
-                      per_event=("act",), per_busy_cycle=("sum",), rest="idle")
+                      per_event=("act",), per_busy_lane=("sum",), rest="idle")
     monkeypatch.setitem(kinds(), "toy", toy)
     rng = np.random.default_rng(11)
     x, w = _ternary(rng, (2, 5, 6, 2), 0.5), _ternary(rng, (3, 3, 2, 3), 0.4)

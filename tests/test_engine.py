@@ -109,7 +109,30 @@ def test_units_sharing_a_buffer_queue_for_its_port():
     b = Transaction(1, "update", 0, 0, 5, unit="update", buffer_access=(("gb", 8),))
     res = simulate([a, b], EngineConfig(dram_bits_per_cycle=1, slots=2))
     assert res.total_cycles == 16
-    assert res.stats[(0, "forward")].bank_stall_cycles + res.stats[(1, "update")].bank_stall_cycles == 3 + 11
+    # the critical path is the second transaction: its 5 compute cycles and 11 cycles waiting for the port (8
+    # queued behind the first, 3 for its own access beyond its compute) are its own; the first is off the path
+    sa, sb = res.stats[(0, "forward")], res.stats[(1, "update")]
+    assert (sb.compute_cycles, sb.bank_stall_cycles, sb.cycles) == (5, 11, 16)
+    assert (sa.cycles, sa.busy_cycles) == (0, 5)
     # different buffers work in parallel
     c = Transaction(1, "update", 0, 0, 5, unit="update", buffer_access=(("sb", 8),))
     assert simulate([a, c], EngineConfig(dram_bits_per_cycle=1, slots=2)).total_cycles == 8
+
+
+def test_the_critical_path_adds_up_and_charges_the_stall_to_the_layer_that_waits():
+    """Hand case: a 100-bit load at 10 bits/cycle (10 cycles) before a 4-cycle tile, then a tile that depends on it
+    on another unit, then a tile whose 60-bit load waits behind an 80-bit write-back of the first."""
+    t0 = Transaction(0, "forward", 0, 0, 4, unit="array", read_offchip_bits=100, write_offchip_bits=80)
+    t1 = Transaction(1, "forward", 0, 0, 3, unit="accumulator", after=0)
+    t2 = Transaction(2, "update", 0, 0, 2, unit="update", read_offchip_bits=60, after=1)
+    res = simulate([t0, t1, t2], EngineConfig(dram_bits_per_cycle=10, slots=1))
+    # slots=1: t1 loads once t0 frees its slot (14), t2 after t1 (17); t0's write-back holds the channel 14..22,
+    # so t2's 6-cycle load runs 22..28, then t2 computes 28..30
+    assert res.total_cycles == 30
+    s0, s1, s2 = (res.stats[(i, p)] for i, p in ((0, "forward"), (1, "forward"), (2, "update")))
+    assert (s0.compute_cycles, s0.dram_stall_cycles, s0.cycles) == (4, 10, 14)  # its own load on the path
+    assert (s1.compute_cycles, s1.cycles) == (3, 3)
+    assert (s2.compute_cycles, s2.queue_stall_cycles, s2.dram_stall_cycles, s2.cycles) == (2, 5, 6, 13)
+    assert s0.cycles + s1.cycles + s2.cycles == res.total_cycles  # every cycle belongs to one row
+    for st in (s0, s1, s2):
+        assert st.cycles == st.compute_cycles + st.stall_cycles

@@ -59,8 +59,9 @@ def test_forward_cycles_energy_and_resting_against_closed_forms():
         chunks = [((x[:, s:s + P] != 0).astype(np.int64) @ (w[s:s + P] != 0).astype(np.int64) > 0).sum()
                   for s in range(0, M, P)]
         e = GXNOR.components["pe_array"].actions
+        # the popcount tree: its P inputs in every busy chunk-cycle
         expect = (outputs * M * e["gate_check"].energy_pj + nz * e["xnor"].energy_pj
-                  + sum(chunks) * e["bitcount_add"].energy_pj)
+                  + sum(chunks) * P * e["bitcount_add"].energy_pj)
         assert r["energy_pj_pe_array"] == pytest.approx(expect, rel=1e-12)
         # activations in the on-chip global buffer: B x M inputs x 2 bits read
         assert r["onchip_read_bits"] >= B * M * 2 and r["offchip_read_bits"] == 0

@@ -267,7 +267,7 @@ def _kind_rows() -> list[list[Any]]:
         def names(t: tuple[str, ...]) -> str:
             return ", ".join(f"`{a}`" for a in t) or "-"
 
-        rows.append([f"`{name}`", k.fires, names(k.per_pair), names(k.per_event), names(k.per_busy_cycle),
+        rows.append([f"`{name}`", k.fires, names(k.per_pair), names(k.per_event), names(k.per_busy_lane),
                      f"`{k.rest}`" + (" (required)" if k.rest_required else " (optional)"),
                      f"{k.operand_bits[0]}, {k.operand_bits[1]}",
                      "yes: adds `index`, `compact`" if k.event_driven else "no (nothing to skip)", k.description])
@@ -320,7 +320,7 @@ def component_table() -> str:
     lines += ["", _ATTRIBUTES, ""]
     lines += _table(["class", "attribute", "type", "default"], _attribute_rows())
     lines += ["", _KINDS, ""]
-    lines += _table(["kind", "event rule", "per operand pair", "per firing lane", "per busy cycle",
+    lines += _table(["kind", "event rule", "per operand pair", "per firing lane", "per lane of a busy cycle",
                      "per resting lane-slot", "operand bits", "skipping", "description"], _kind_rows())
     lines += ["", _ACTIONS, ""]
     lines += _table(["class", "when", "action", "counted per", "required", "notes"], _action_rows())

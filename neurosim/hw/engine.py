@@ -3,10 +3,12 @@
 A transaction is one (layer, phase, batch, tile). A loader streams the transactions through the DRAM channel(s)
 into free on-chip slots (2 = double buffering); one executor per unit (compute arrays, accumulator, update unit)
 runs its transactions in program order, each after the earlier one it names (``after``), while the on-chip buffers
-it uses serve it as contended ports; write-backs compete with loads for the DRAM channel. Compute, stall (waiting
-for data, bank stalls) and span cycles per (layer, phase) come out of the event simulation, one SimPy event per
-transaction step, never one per operation; :class:`CachedEngine` replays an identical sequence exactly. Specified
-in ``docs/model.md``, section 7.
+it uses serve it as contended ports; write-backs compete with loads for the DRAM channel. One SimPy event per
+transaction step, never one per operation; :class:`CachedEngine` replays an identical sequence exactly. The
+cycles of each (layer, phase) are its share of the batch's critical path (:func:`critical_path`): compute plus
+the stalls it spends on the path waiting for its own DRAM data, for a slot or the channel held by other
+transfers, or for a buffer port; the shares add up to the batch's cycles. Specified in ``docs/model.md``,
+section 7.
 """
 from __future__ import annotations
 
@@ -68,17 +70,29 @@ class EngineConfig:
 
 @dataclass
 class PhaseStats:
-    compute_cycles: int = 0
-    stall_cycles: int = 0  # waiting for DRAM data plus bank stalls
-    bank_stall_cycles: int = 0
-    start: float = math.inf
-    end: float = 0.0
+    """One (layer, phase)'s share of a run's critical path, and the compute of all its transactions.
+
+    The critical path is walked back from the end of the batch: each moment belongs to exactly one transaction
+    (computing, or waiting for its data or a buffer port), so over all (layer, phase) ``cycles`` adds up to the
+    batch's total and ``cycles = compute_cycles + stall_cycles`` in every row. A unit idle while another layer's
+    transaction is on the path is that layer's time, not a stall of the idle one.
+    """
+
+    compute_cycles: int = 0  # on the critical path
+    dram_stall_cycles: int = 0  # waiting on the path for its own DRAM transfer (load or write-back)
+    queue_stall_cycles: int = 0  # waiting on the path for a tile slot or the DRAM channel held by other transfers
+    bank_stall_cycles: int = 0  # waiting on the path for an on-chip buffer port
+    busy_cycles: int = 0  # compute of all its transactions, on the path or not (the unit's busy time)
     transactions: int = 0
 
     @property
+    def stall_cycles(self) -> int:
+        return self.dram_stall_cycles + self.queue_stall_cycles + self.bank_stall_cycles
+
+    @property
     def cycles(self) -> int:
-        """Wall span of this layer-phase on the timeline."""
-        return int(round(self.end - self.start)) if self.transactions else 0
+        """Its share of the batch's critical path: compute + stall."""
+        return self.compute_cycles + self.stall_cycles
 
 
 @dataclass
@@ -86,6 +100,19 @@ class EngineResult:
     total_cycles: int
     events: int
     stats: dict[tuple[int, str], PhaseStats] = field(default_factory=dict)
+
+
+@dataclass
+class _Times:
+    """When one transaction's steps happened (for the critical path)."""
+
+    eligible: float = 0.0  # its unit free and its producer done
+    pred: int = -1  # the transaction whose end made it eligible (-1: none, from time 0)
+    loaded: float = 0.0
+    xfer_start: float = 0.0
+    start: float = 0.0
+    end: float = 0.0
+    writeback_end: float = 0.0
 
 
 def dram_cycles(bits: int, cfg: EngineConfig) -> int:
@@ -96,34 +123,71 @@ def buffer_cycles(bits: int, cfg: EngineConfig) -> int:
     return math.ceil(bits / cfg.buffer_bits_per_cycle) if bits > 0 and math.isfinite(cfg.buffer_bits_per_cycle) else 0
 
 
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+def critical_path(transactions: list[Transaction], times: list[_Times], total: float
+                  ) -> dict[tuple[int, str], PhaseStats]:
+    """Attribute every cycle of ``[0, total]`` to the (layer, phase) on the critical path at that moment."""
+    stats: dict[tuple[int, str], PhaseStats] = defaultdict(PhaseStats)
+    for tx in transactions:
+        st = stats[(tx.layer, tx.phase)]
+        st.busy_cycles += tx.compute_cycles
+        st.transactions += 1
+    if not transactions:
+        return dict(stats)
+    ends = [max(t.end, t.writeback_end) for t in times]
+    cur = max(range(len(times)), key=lambda i: (ends[i], i))
+    tm, tx = times[cur], transactions[cur]
+    if tm.writeback_end > tm.end:  # the batch ends with this transaction's write-back
+        stats[(tx.layer, tx.phase)].dram_stall_cycles += int(round(tm.writeback_end - tm.end))
+    while cur >= 0:
+        tm, tx = times[cur], transactions[cur]
+        st = stats[(tx.layer, tx.phase)]
+        st.compute_cycles += tx.compute_cycles
+        st.bank_stall_cycles += int(round(tm.end - tm.start)) - tx.compute_cycles
+        wait = tm.start - tm.eligible
+        own = _overlap(tm.eligible, tm.start, tm.xfer_start, tm.loaded)
+        st.dram_stall_cycles += int(round(own))
+        st.queue_stall_cycles += int(round(wait - own))
+        cur = tm.pred
+    return dict(stats)
+
+
 def simulate(transactions: list[Transaction], cfg: EngineConfig) -> EngineResult:
     """Run the transactions (in program order) through the event simulation."""
     env = simpy.Environment()
     dram = simpy.Resource(env, capacity=cfg.dram_channels)
     free = simpy.Container(env, capacity=cfg.slots, init=cfg.slots)
     ready = {u: simpy.Store(env) for u in UNITS}
-    stats: dict[tuple[int, str], PhaseStats] = defaultdict(PhaseStats)
     counts = {u: sum(1 for t in transactions if t.unit == u) for u in UNITS}
+    times = [_Times() for _ in transactions]
     events = [0]
 
-    def transfer(bits: int):
+    def transfer(bits: int, i: int, writeback: bool):
         with dram.request() as req:
             yield req
+            if not writeback:
+                times[i].xfer_start = env.now
             yield env.timeout(dram_cycles(bits, cfg))
+        if writeback:
+            times[i].writeback_end = env.now
         events[0] += 1
 
     def loader():
-        for tx in transactions:
+        for i, tx in enumerate(transactions):
             if tx.unit not in ready:
                 raise ValueError(f"transaction unit must be one of {UNITS} (got {tx.unit!r})")
             yield free.get(1)
+            times[i].xfer_start = env.now
             if tx.read_offchip_bits:
-                yield env.process(transfer(tx.read_offchip_bits))
+                yield env.process(transfer(tx.read_offchip_bits, i, False))
+            times[i].loaded = env.now
             yield ready[tx.unit].put(tx)
             events[0] += 1
 
     done = [env.event() for _ in transactions]
-    finished = [0.0] * len(transactions)
     ports: dict[str, simpy.Resource] = {}
 
     def access(buffer: str, cycles: int):
@@ -137,23 +201,20 @@ def simulate(transactions: list[Transaction], cfg: EngineConfig) -> EngineResult
     index = {id(tx): i for i, tx in enumerate(transactions)}
 
     def executor(unit: str):
+        previous = -1  # the unit's last transaction
         for _ in range(counts[unit]):
             t_free = env.now  # the unit is free from here on
             tx = yield ready[unit].get()
-            t_loaded = env.now
             i = index[id(tx)]
-            t_eligible = t_free
+            tm = times[i]
+            tm.eligible, tm.pred = t_free, previous
             if tx.after >= 0:
                 if tx.after >= i:
                     raise ValueError(f"transaction {i} depends on a later one ({tx.after})")
                 yield done[tx.after]
-                t_eligible = max(t_free, finished[tx.after])
-            st = stats[(tx.layer, tx.phase)]
-            if st.transactions == 0:
-                st.start = t_eligible
-            # stall: the unit could have started (free, producer done) but this tile's data was not loaded yet
-            st.stall_cycles += int(round(max(0.0, t_loaded - t_eligible)))
-            t0 = env.now
+                if times[tx.after].end > t_free:  # the producer, not the unit, made it wait
+                    tm.eligible, tm.pred = times[tx.after].end, tx.after
+            tm.start = env.now
             if tx.buffer_access:  # compute streams while each buffer port serves this tile (possibly queued)
                 procs = [env.process(access(b, c)) for b, c in tx.buffer_access if c > 0]
                 yield simpy.AllOf(env, [env.timeout(tx.compute_cycles), *procs])
@@ -161,24 +222,20 @@ def simulate(transactions: list[Transaction], cfg: EngineConfig) -> EngineResult
                 onchip = (tx.buffer_cycles if tx.buffer_cycles is not None
                           else buffer_cycles(tx.read_onchip_bits + tx.write_onchip_bits, cfg))
                 yield env.timeout(max(tx.compute_cycles, onchip))
-            bank = int(round(env.now - t0)) - tx.compute_cycles
-            st.compute_cycles += tx.compute_cycles
-            st.bank_stall_cycles += bank
-            st.stall_cycles += bank
-            st.transactions += 1
-            st.end = env.now
-            finished[i] = env.now
+            tm.end = env.now
+            previous = i
             done[i].succeed()
             yield free.put(1)
             if tx.write_offchip_bits:
-                env.process(transfer(tx.write_offchip_bits))
+                env.process(transfer(tx.write_offchip_bits, i, True))
             events[0] += 1
 
     env.process(loader())
     for u in UNITS:
         env.process(executor(u))
     env.run()
-    return EngineResult(total_cycles=int(round(env.now)), events=events[0], stats=dict(stats))
+    return EngineResult(total_cycles=int(round(env.now)), events=events[0],
+                        stats=critical_path(transactions, times, env.now))
 
 
 class CachedEngine:

@@ -196,6 +196,10 @@ class HardwareObserver:
                 r.compute_cycles += st.compute_cycles
                 r.stall_cycles += st.stall_cycles
                 r.cycles += st.cycles
+                r.busy_cycles += st.busy_cycles
+                r.stall_dram_cycles += st.dram_stall_cycles
+                r.stall_queue_cycles += st.queue_stall_cycles
+                r.stall_bank_cycles += st.bank_stall_cycles
         self.pending = Pending()
 
     def state(self) -> dict:

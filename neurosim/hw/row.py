@@ -18,9 +18,13 @@ class Row:
     phase: str
     unit: str
     batches: int = 0
-    compute_cycles: int = 0
-    stall_cycles: int = 0
-    cycles: int = 0
+    compute_cycles: int = 0  # on the critical path (see neurosim.hw.engine.PhaseStats)
+    stall_cycles: int = 0  # on the critical path: dram + queue + bank
+    cycles: int = 0  # its share of the critical path: compute + stall
+    busy_cycles: int = 0  # compute of all its transactions, on the path or not
+    stall_dram_cycles: int = 0
+    stall_queue_cycles: int = 0
+    stall_bank_cycles: int = 0
     operand_pairs: int = 0
     nonzero_pairs: int = 0
     fired: int = 0  # lane operations fired (compute arrays) or device pairs read on driven rows (crossbars)

@@ -47,6 +47,12 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den else NAN
 
 
+def _cause(row: Any) -> str:
+    stalls = {"dram": row.stall_dram_cycles, "queue": row.stall_queue_cycles, "bank": row.stall_bank_cycles}
+    top = max(stalls, key=stalls.get)
+    return top if stalls[top] > 0 else "none"
+
+
 def _r(attr: str) -> Callable[[RowNumbers], Any]:
     return lambda n: getattr(n.row, attr)
 
@@ -59,10 +65,22 @@ COLUMNS: list[Column] = [
     Column("phase", _r("phase"), "phase", html=True, table=True),
     Column("unit", _r("unit"), "unit"),
     Column("batches", _r("batches"), "batches"),
-    Column("compute_cycles", _r("compute_cycles"), "compute", "cycles", html=True),
-    Column("stall_cycles", _r("stall_cycles"), "stall", "cycles", html=True, table=True),
-    Column("cycles", _r("cycles"), "span", "cycles", html=True, table=True,
-           description="wall span of this layer-phase on the engine's timeline"),
+    Column("cycles", _r("cycles"), "cycles", "cycles", html=True, table=True,
+           description="its share of the run's critical path (compute + stall); the rows add up to the total"),
+    Column("compute_cycles", _r("compute_cycles"), "compute", "cycles", html=True,
+           description="computing on the critical path"),
+    Column("stall_cycles", _r("stall_cycles"), "stall", "cycles", html=True, table=True,
+           description="waiting on the critical path: stall_dram + stall_queue + stall_bank"),
+    Column("stall_dram_cycles", _r("stall_dram_cycles"), "stall dram", "cycles",
+           description="waiting on the path for its own DRAM transfer (load or write-back)"),
+    Column("stall_queue_cycles", _r("stall_queue_cycles"), "stall queue", "cycles",
+           description="waiting on the path for a tile slot or the DRAM channel held by other transfers"),
+    Column("stall_bank_cycles", _r("stall_bank_cycles"), "stall bank", "cycles",
+           description="waiting on the path for an on-chip buffer port"),
+    Column("stall_cause", lambda n: _cause(n.row), "stall cause",
+           description="the largest stall of the row: dram, queue or bank (none without stall)"),
+    Column("busy_cycles", _r("busy_cycles"), "busy", "cycles",
+           description="compute of all its transactions, on the critical path or not (the unit's busy time)"),
     Column("energy_pj", lambda n: n.energy_pj, "energy", "pJ", html=True, table=True),
     Column("leakage_pj", lambda n: n.leakage_pj, "leakage", "pJ"),
     Column("offchip_read_bits", _r("offchip_read_bits"), "off-chip read", "bit", html=True),

@@ -8,7 +8,7 @@ marks each lane fired or resting and increments the action counters. The model i
 docstring of :mod:`neurosim.hw.costs`. What it does not restate is each kind's event rule and action units:
 those it takes from the kind's own module (:mod:`neurosim.hw.kinds`), as the kernels do, through
 :meth:`~neurosim.hw.kinds.ComputeKind.fires_on` and the kind's ``per_pair`` / ``per_event`` /
-``per_busy_cycle`` / ``rest`` actions.
+``per_busy_lane`` / ``rest`` actions.
 """
 from __future__ import annotations
 
@@ -164,8 +164,8 @@ class _Array:
             else:
                 counters[self.k.rest] += 1
         stats["fired"] += fired
-        if fired:
-            _count(counters, self.k.per_busy_cycle)
+        if fired:  # the adder tree is enabled for this cycle: all P of its inputs
+            _count(counters, self.k.per_busy_lane, self.P)
             stats["busy"] += 1
         return True
 
@@ -214,7 +214,7 @@ def reference_costs(kind, policy, lanes, arrays, x, w, layer, *, dy=None, produc
         while any([arr.step(scratch, scratch_stats) for arr in arrs]):
             clock += 1
         tile_cycles.append(clock)
-    keep = k.per_pair + k.per_event + k.per_busy_cycle + (k.rest,)
+    keep = k.per_pair + k.per_event + k.per_busy_lane + (k.rest,)
     if skipping:
         keep = keep + ("index", "compact")
     actions = {a: counters[a] for a in keep}

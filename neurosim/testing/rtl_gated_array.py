@@ -609,7 +609,7 @@ class RtlArraySim:
                             nf = fire.bit_count()
                             act["xnor"] += nf
                             act["rest"] += P - nf
-                            act["bitcount_add"] += tree_en
+                            act["bitcount_add"] += P * tree_en  # an enabled tree: its P inputs
                             if not skipping:
                                 act["gate_check"] += present.bit_count()
                         elif fire or tree_en or present:

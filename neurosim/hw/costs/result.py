@@ -88,7 +88,7 @@ def finish(k: ComputeKind, policy: str, P: int, A: int, stats: np.ndarray, per_a
     events = int(stats[_S_EVENTS])
     busy = int(stats[_S_BUSY])
     cyc = int(stats[_S_CYCLES])
-    actions = k.counts(pairs, events, busy, cyc * P - events)
+    actions = k.counts(pairs, events, busy, cyc * P - events, P)
     if skips(k, policy):
         actions["index"] = events
         actions["compact"] = pairs

@@ -9,8 +9,9 @@ A kind says:
   (every pair: XNOR, MAC, multiplexer). The cost kernels count with this rule (:attr:`ComputeKind.rule_code`)
   and the brute-force stepper (:mod:`neurosim.testing.reference`) with :meth:`ComputeKind.fires_on`;
 - which actions it counts, and in what unit: ``per_pair`` (once per operand pair, e.g. the zero test of a
-  gate), ``per_event`` (once per firing lane), ``per_busy_cycle`` (once per output cycle with at least one firing
-  lane, e.g. a bitcount adder tree) and ``rest`` (once per lane-slot that does not fire);
+  gate), ``per_event`` (once per firing lane), ``per_busy_lane`` (once per lane of each output cycle with at least
+  one firing lane: the inputs of a popcount adder tree that is clock-enabled for that cycle, all P of them, the
+  resting lanes feeding zeros) and ``rest`` (once per lane-slot that does not fire);
 - the operand widths it consumes (bits per weight, per activation) for inputs without a method (topology CSVs).
 
 Kinds with an event rule can also run under the ``skipping`` policy, which adds the compute array's ``index``
@@ -37,7 +38,7 @@ class ComputeKind:
     fires: Literal["both", "selector", "every"]
     per_pair: tuple[str, ...] = ()
     per_event: tuple[str, ...] = ()
-    per_busy_cycle: tuple[str, ...] = ()
+    per_busy_lane: tuple[str, ...] = ()
     rest: str = "rest"
     rest_required: bool = False  # event kinds price the resting lane explicitly (its energy is usually 0)
     operand_bits: tuple[int, int] = (32, 32)  # (bits per weight, bits per activation) the lanes consume
@@ -47,7 +48,7 @@ class ComputeKind:
     def __post_init__(self) -> None:
         if self.fires not in FIRES:
             raise ValueError(f"kind {self.name!r}: fires must be one of {FIRES}, got {self.fires!r}")
-        names = self.per_pair + self.per_event + self.per_busy_cycle
+        names = self.per_pair + self.per_event + self.per_busy_lane
         if len(set(names)) != len(names) or self.rest in names:
             raise ValueError(f"kind {self.name!r}: an action may be counted in one unit only")
 
@@ -71,15 +72,16 @@ class ComputeKind:
 
     def required_actions(self) -> tuple[str, ...]:
         """Actions an architecture file must price for this kind (the skipping actions come on top)."""
-        return self.per_pair + self.per_event + self.per_busy_cycle + ((self.rest,) if self.rest_required else ())
+        return self.per_pair + self.per_event + self.per_busy_lane + ((self.rest,) if self.rest_required else ())
 
     def optional_actions(self) -> tuple[str, ...]:
         return () if self.rest_required else (self.rest,)
 
-    def counts(self, pairs: int, events: int, busy_cycles: int, rest: int) -> dict[str, int]:
-        """Action counts from the kernels' statistics of a product (every pair, fired lanes, busy cycles, rests)."""
+    def counts(self, pairs: int, events: int, busy_cycles: int, rest: int, lanes: int) -> dict[str, int]:
+        """Action counts from the kernels' statistics of a product (every pair, fired lanes, busy cycles, rests) on
+        ``lanes`` lanes."""
         out: dict[str, int] = {}
-        for names, n in ((self.per_pair, pairs), (self.per_event, events), (self.per_busy_cycle, busy_cycles)):
+        for names, n in ((self.per_pair, pairs), (self.per_event, events), (self.per_busy_lane, busy_cycles * lanes)):
             for a in names:
                 out[a] = int(n)
         out[self.rest] = int(rest)
@@ -93,8 +95,8 @@ class ComputeKind:
             return "operand pair"
         if action in self.per_event:
             return "firing lane (pair the lane computes)"
-        if action in self.per_busy_cycle:
-            return "busy output cycle (>= 1 firing lane)"
+        if action in self.per_busy_lane:
+            return "lane of a busy output cycle (an input of the enabled adder tree)"
         if action == self.rest:
             return "resting lane-slot"
         raise KeyError(action)

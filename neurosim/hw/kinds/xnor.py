@@ -4,5 +4,5 @@ from . import ComputeKind
 KIND = ComputeKind(
     name="xnor", order=1,
     description="XNOR + bitcount on binary operands: every pair fires",
-    fires="every", per_event=("xnor",), per_busy_cycle=("bitcount_add",), operand_bits=(1, 1),
-    units={"xnor": "operand pair (one XNOR)", "bitcount_add": "busy output cycle (one popcount tree + accumulate)"})
+    fires="every", per_event=("xnor",), per_busy_lane=("bitcount_add",), operand_bits=(1, 1),
+    units={"xnor": "operand pair (one XNOR)", "bitcount_add": "lane of a busy output cycle (one input bit of the popcount tree)"})
