@@ -40,6 +40,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     num_classes: int
+    input_bits: int = 8  # bits per input value as the dataset stores it (the width an accelerator fetches)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -323,7 +324,8 @@ def load_dataset(spec: dict, data_dir: str | Path | None = None, seed: int = 0, 
         idx = np.random.default_rng(seed).permutation(len(x))[start:stop] if shuffle else slice(start, stop)
         xs = (x[idx].astype(np.float32) * 2 - info.max_value) / np.float32(info.max_value)
         out[key] = xs, y[idx].astype(np.int64)
-    return Dataset(name, *out["train"], *out["validation"], *out["test"], num_classes=info.num_classes)
+    return Dataset(name, *out["train"], *out["validation"], *out["test"], num_classes=info.num_classes,
+                   input_bits=int(info.max_value).bit_length())
 
 
 def _digest(path: Path, algo: str) -> str:

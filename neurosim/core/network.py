@@ -348,10 +348,19 @@ def _describe(ref: np.ndarray) -> str:
     return f"{article} {ref.dtype} array of shape {ref.shape}"
 
 
+def _input_width(act, step: float, mac: int, input_bits: int) -> int:
+    """Bits per input value of a product: its activation's code width, the data's width for the first product,
+    else full precision (a continuous activation)."""
+    if step:
+        return act.bits
+    return input_bits if mac == 1 else 32
+
+
 def build_network(specs: list[LayerSpec], input_shape: tuple[int, int, int], num_classes: int, method: Method,
                   seed: int = 0, loss: str | None = None, batch_norm: bool = True, output_bn: bool = True,
-                  bn_momentum: float = 0.1, bn_eps: float = 1e-4) -> Network:
-    """Instantiate layers for `specs` on inputs of `input_shape` (H, W, C)."""
+                  bn_momentum: float = 0.1, bn_eps: float = 1e-4, input_bits: int = 32) -> Network:
+    """Instantiate layers for `specs` on inputs of `input_shape` (H, W, C); ``input_bits``: the width of the data
+    the first product reads (the dataset's stored pixels), for the hardware side."""
     rng = np.random.default_rng(seed)
     layers: list[Layer] = []
     shape: tuple[int, ...] = tuple(input_shape)
@@ -415,7 +424,7 @@ def build_network(specs: list[LayerSpec], input_shape: tuple[int, int, int], num
             mac += 1
             wp = weights((k, k, c, f), k * k * c, k * k * f)
             li = info("conv", f"conv{mac}", (oh, ow, f), params=dict(p), weight_bits=wp.deployed_bits,
-                      weight_count=wp.values.size, activation_bits=act.bits if step else 32)
+                      weight_count=wp.values.size, activation_bits=_input_width(act, step, mac, input_bits))
             add(Conv2D(li, wp, s, pad), (oh, ow, f))
             pending_tail = str(mac)
         elif ls.kind == "pool":
@@ -439,7 +448,7 @@ def build_network(specs: list[LayerSpec], input_shape: tuple[int, int, int], num
             wp = weights((n_in, units), n_in, units)
             name = "out" if final else f"fc{mac}"
             li = info("dense", name, (units,), params={"units": units}, weight_bits=wp.deployed_bits,
-                      weight_count=wp.values.size, activation_bits=act.bits if step else 32)
+                      weight_count=wp.values.size, activation_bits=_input_width(act, step, mac, input_bits))
             add(Dense(li, wp), (units,))
             pending_tail = name if final else str(mac)
             if final:

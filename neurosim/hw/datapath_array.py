@@ -60,6 +60,9 @@ class ArrayDatapath:
         self._plan(batch)
         products = obs.products
         self._first_product = min(products, default=-1)
+        self._last_layer = obs.order[-1] if obs.order else -1
+        self._dram = next((c for c in arch.components if arch.is_offchip(c)), None)
+        self._classes = int(np.prod(obs.infos[self._last_layer].out_shape)) if obs.order else 0
 
     # ------------------------------------------------------------------ dispatch
     def record(self, rec: OperandRecord) -> None:
@@ -140,14 +143,60 @@ class ArrayDatapath:
         return [self.obs.add_tx(key, Transaction(batch=batch, compute_cycles=int(c), after=a, **tm))
                 for tm, c, a in zip(st.txs, cycles, after)]
 
-    def _weight_pass(self, st: _Static, info: LayerInfo, t: int, phase: str, read_bits: int, write_bits: int) -> None:
-        """One tile of a pass over the weights by the array: the weights, plus the tile's activations or gradients."""
+    def _host_io(self, row: Row, to_chip: int, from_chip: int) -> tuple[int, int, int, int]:
+        """Data that crosses between DRAM and the activation buffer: the input samples in, the network's outputs
+        out (the host reads them there); with activations kept in DRAM nothing crosses. Returns the bits as
+        :meth:`memory` does."""
+        home = self._act_home()
+        if self.arch.is_offchip(home) or self._dram is None or not (to_chip or from_chip):
+            return 0, 0, 0, 0
+        a = self.obs.memory(row, self._dram, to_chip, from_chip)
+        b = self.obs.memory(row, home, from_chip, to_chip)
+        return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]
+
+    def _output_bits(self, info: LayerInfo, share: float) -> int:
+        """Bits of the network's outputs (full-precision logits) a tile of the last layer hands to the host."""
+        return math.ceil(share * self._classes * 32) if info.index == self._last_layer else 0
+
+    def _loss(self, row: Row, batch: int) -> tuple[int, int, int, int]:
+        """The loss on the host: it reads the logits and labels from DRAM and writes the loss gradient there; its
+        arithmetic is the host's and is not charged. The gradient then streams into the activation buffer (with
+        activations kept in DRAM the array reads it there)."""
+        if self._dram is None or not self._classes:
+            return 0, 0, 0, 0
+        logits = batch * self._classes * 32
+        labels = batch * max(1, math.ceil(math.log2(max(2, self._classes))))
+        grad = batch * self._classes * GRADIENT_BITS
+        host = self.obs.memory(row, self._dram, logits + labels, grad)  # the host's accesses hold the DRAM too
+        chip = self._host_io(row, grad, 0)
+        return tuple(a + b for a, b in zip(host, chip))  # type: ignore[return-value]
+
+    def _add_host(self, tx: dict, host: tuple[int, int, int, int]) -> None:
+        """Add the bits crossing to or from the host to a tile's transaction (and its activation-buffer port)."""
+        tx["read_offchip_bits"] += host[0]
+        tx["write_offchip_bits"] += host[1]
+        tx["read_onchip_bits"] += host[2]
+        tx["write_onchip_bits"] += host[3]
+        bufs = dict(tx["buffer_access"])
+        home = self._act_home()
+        if (host[2] or host[3]) and self.arch.is_buffer(home):
+            extra = math.ceil((host[2] + host[3]) / self.arch.buffer_bits_per_cycle(home))
+            bufs[home] = bufs.get(home, 0) + extra
+        tx["buffer_access"] = tuple(sorted(bufs.items()))
+
+    def _weight_pass(self, st: _Static, info: LayerInfo, t: int, phase: str, read_bits: int, write_bits: int,
+                     host: tuple[int, int, int, int] = (0, 0, 0, 0)) -> None:
+        """One tile of a pass over the weights by the array: the weights, plus the tile's activations or gradients
+        (and the bits crossing to or from the host, ``host``, when the tile loads inputs or hands out outputs)."""
         obs = self.obs
         home = self._act_home()
         wc = weight_read_cost(self.arch, info.weight_count, self.bits)
         self._weight_cost(st.delta, wc)
         offr, offw, onr, onw = obs.memory(st.delta, home, read_bits, write_bits)
-        bufs = {home: onr + onw, self.arch.placement.weights: wc.onchip_read_bits}
+        offr, offw, onr, onw = offr + host[0], offw + host[1], onr + host[2], onw + host[3]
+        bufs: dict[str, int] = defaultdict(int)
+        bufs[home] += onr + onw
+        bufs[self.arch.placement.weights] += wc.onchip_read_bits
         st.txs.append(dict(layer=info.index, phase=phase, tile=t, unit="array",
                            read_offchip_bits=offr + wc.offchip_read_bits, write_offchip_bits=offw,
                            read_onchip_bits=onr + wc.onchip_read_bits, write_onchip_bits=onw,
@@ -164,10 +213,13 @@ class ArrayDatapath:
         res = self._costs(rec, "forward", m.tile_outputs(per_sample))
         self._book_product(row, res, self._x_nonzero(info) * self.obs.alphabet.weight_nonzero)
 
+        first = info.index == self._first_product
+
         def build(st: _Static) -> None:
             for t, s in enumerate(m.tile_shares(B, per_sample)):
-                self._weight_pass(st, info, t, "forward", math.ceil(s * m.in_bits_per_sample),
-                                  math.ceil(s * m.out_bits_per_sample))
+                in_bits = math.ceil(s * m.in_bits_per_sample)
+                host = self._host_io(st.delta, in_bits if first else 0, self._output_bits(info, s))
+                self._weight_pass(st, info, t, "forward", in_bits, math.ceil(s * m.out_bits_per_sample), host)
 
         st = self._static(("forward", info.index, B), build)
         row.add(st.delta)
@@ -211,6 +263,8 @@ class ArrayDatapath:
                 st.txs.append(dict(layer=info.index, phase="backward", tile=len(st.txs), unit="array",
                                    read_offchip_bits=offr, write_offchip_bits=offw, read_onchip_bits=onr,
                                    write_onchip_bits=onw, buffer_access=self._buffer_access({home: onr + onw})))
+            if info.index == self._last_layer:
+                self._add_host(st.txs[0], self._loss(st.delta, B))
 
         st = self._static(("backward", info.index, B), build)
         if len(st.txs) != len(cycles):
@@ -261,6 +315,14 @@ class ArrayDatapath:
                     o = self.obs.memory(st.delta, home, 0, math.ceil(s * m.out_bits_per_sample))
                     offw, onw = offw + o[1], onw + o[3]
                     bufs[home] += o[3]
+                if phase == "forward":
+                    host = self._host_io(st.delta, 0, self._output_bits(info, s))
+                elif t == 0 and info.index == self._last_layer:
+                    host = self._loss(st.delta, B)
+                else:
+                    host = (0, 0, 0, 0)
+                offr, offw, onr, onw = offr + host[0], offw + host[1], onr + host[2], onw + host[3]
+                bufs[home] += host[2] + host[3]
                 st.txs.append(dict(layer=info.index, phase=phase, tile=t, unit="accumulator",
                                    read_offchip_bits=offr, write_offchip_bits=offw, read_onchip_bits=onr,
                                    write_onchip_bits=onw, buffer_access=self._buffer_access(bufs)))

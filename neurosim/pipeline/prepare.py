@@ -100,7 +100,7 @@ def prepare(workload: str | Path | Workload, ov: Overrides | None = None, data_d
                f"network {w.network!r}", w.source)
     try:
         net = build_network(specs, data.input_shape, data.num_classes, method, seed=seed,
-                            loss=w.loss, batch_norm=w.batch_norm)
+                            loss=w.loss, batch_norm=w.batch_norm, input_bits=data.input_bits)
     except ValueError as e:
         raise WorkloadError(f"{w.source}: key 'network': {e}") from None
     return Prepared(w, method, data, net, cfg, seed)
