@@ -7,6 +7,7 @@ import yaml
 
 from neurosim.hw.arch import ArchError, find_arch, load_arch, shipped_archs
 from neurosim.hw.energy import energy_table, leakage_pj, write_energy_csv
+from neurosim.hw.footprint import chip_area_um2, footprints
 
 SHIPPED = ("fp", "bwn", "twn", "bnn", "gxnor", "gxnor_skip", "dst_onchip", "bwn_offchip")
 PE = 3  # index of the compute array in gxnor.yaml
@@ -157,14 +158,43 @@ def test_energy_table_lists_every_action_with_source(tmp_path):
     assert [p.name for p in (tmp_path / "sub").iterdir()] == ["energy.csv"]  # no temp file left behind
 
 
-def test_leakage(tmp_path):
-    assert leakage_pj(load_arch("gxnor"), 1.0) == 0.0
+def test_leakage_and_area_per_unit_by_hand(tmp_path):
+    """Hand computation: per-unit figures x the units the attributes give (lanes x arrays, bits, banks)."""
     doc = _base()
-    doc["components"][1]["leakage_mw"] = 2.0
-    with pytest.raises(ArchError, match=r"components\[1\].leakage_source"):
-        load_arch(_write(tmp_path, doc, "leak.yaml"))
-    doc["components"][1]["leakage_source"] = "test value"
-    assert leakage_pj(load_arch(_write(tmp_path, doc, "leak.yaml")), 1e-3) == pytest.approx(2.0 * 1e-3 * 1e9)
+    for c in doc["components"]:  # only the figures set here
+        c.pop("area", None), c.pop("leakage", None)
+    comps = {c["name"]: c for c in doc["components"]}
+    pe, buf = comps["pe_array"], comps["state_buffer"]
+    pe["area"] = {"um2": 10.0, "per": "lane", "source": "test value"}
+    pe["leakage"] = {"mw": 0.001, "per": "array", "source": "test value"}
+    buf["area"] = {"um2": 0.5, "per": "bit", "source": "test value"}
+    buf["leakage"] = {"mw": 0.25, "per": "bank", "source": "test value"}
+    a = load_arch(_write(tmp_path, doc, "fp.yaml"))
+    lanes, arrays = pe["attributes"]["lanes"], pe["attributes"].get("arrays", 1)
+    bits, banks = buf["attributes"]["capacity_bits"], buf["attributes"].get("banks", 1)
+    fp = footprints(a)
+    assert fp["pe_array"].area_um2 == pytest.approx(10.0 * lanes * arrays)
+    assert fp["state_buffer"].area_um2 == pytest.approx(0.5 * bits)
+    assert chip_area_um2(fp) == pytest.approx(10.0 * lanes * arrays + 0.5 * bits)
+    mw = 0.001 * arrays + 0.25 * banks
+    assert leakage_pj(a, 1e-3) == pytest.approx(mw * 1e-3 * 1e9)  # 1 mW for 1 s = 1e9 pJ
+
+
+@pytest.mark.parametrize("name, block, where, says", [
+    ("pe_array", {"leakage": {"mw": 2.0, "per": "lane"}}, "leakage.source", "missing"),
+    ("pe_array", {"area": {"um2": 1.0, "per": "bit", "source": "x"}}, "area.per",
+     "allowed for class compute_array: instance, array, lane"),
+    ("pe_array", {"area": {"um2": -1.0, "source": "x"}}, "area.um2", ">= 0"),
+    ("pe_array", {"leakage": {"mw": float("nan"), "source": "x"}}, "leakage.mw", "finite"),
+    ("dram", {"area": {"um2": 1.0, "source": "x"}}, "area", "off chip"),
+])
+def test_bad_footprint_is_an_error_naming_the_key(tmp_path, name, block, where, says):
+    doc = _base()
+    i = [c["name"] for c in doc["components"]].index(name)
+    doc["components"][i].update(block)
+    with pytest.raises(ArchError, match=rf"components\[{i}\]\.{where}") as e:
+        load_arch(_write(tmp_path, doc, "bad.yaml"))
+    assert says in str(e.value), str(e.value)
 
 
 def test_weights_fit(tmp_path):

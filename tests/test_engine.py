@@ -136,3 +136,26 @@ def test_the_critical_path_adds_up_and_charges_the_stall_to_the_layer_that_waits
     assert s0.cycles + s1.cycles + s2.cycles == res.total_cycles  # every cycle belongs to one row
     for st in (s0, s1, s2):
         assert st.cycles == st.compute_cycles + st.stall_cycles
+
+
+def test_a_streaming_layer_overlaps_its_producer_by_hand():
+    """Hand schedules of a fused layer on its product's output stream (fill after the producer starts, drain
+    after it ends): the faster consumer ends drain cycles after the producer; the slower one sets the end."""
+    from neurosim.hw.engine import EngineConfig, Transaction, simulate
+
+    cfg = EngineConfig(dram_bits_per_cycle=64.0, slots=4)
+    fast = [Transaction(0, "forward", 0, 0, 100, unit="array"),
+            Transaction(1, "forward", 0, 0, 50, unit="accumulator", after=0, streams=True, fill_cycles=3,
+                        drain_cycles=2)]
+    r = simulate(fast, cfg)
+    assert r.total_cycles == 102  # 100 of the product, then the 2-cycle drain
+    assert r.stats[(0, "forward")].cycles == 100 and r.stats[(1, "forward")].cycles == 2
+    slow = [Transaction(0, "forward", 0, 0, 100, unit="array"),
+            Transaction(1, "forward", 0, 0, 300, unit="accumulator", after=0, streams=True, fill_cycles=3,
+                        drain_cycles=2)]
+    r = simulate(slow, cfg)
+    assert r.total_cycles == 303  # starts 3 cycles in, then its own 300
+    assert r.stats[(0, "forward")].cycles == 3 and r.stats[(1, "forward")].cycles == 300
+    after = [Transaction(0, "forward", 0, 0, 100, unit="array"),
+             Transaction(1, "forward", 0, 0, 50, unit="accumulator", after=0)]
+    assert simulate(after, cfg).total_cycles == 150  # not streaming: after the product

@@ -7,13 +7,14 @@ import pytest
 
 from neurosim.events import LayerInfo, OperandRecord
 from neurosim.hw.arch import load_arch
+from neurosim.testing.archs import without_leakage
 from neurosim.hw.costs import layer_costs
 from neurosim.hw.kinds import kind
 from neurosim.hw.observer import HardwareObserver, OperandAlphabet
 from neurosim.hw.weight_memory import WeightBits
 from neurosim.testing.reference import reference_costs
 
-ARCH = load_arch("gated_mac")
+ARCH = without_leakage(load_arch("gated_mac"))  # hand counts of dynamic energy
 
 
 def _ternary(rng, shape, p=2 / 3):

@@ -9,8 +9,9 @@ from neurosim.events import LayerInfo, OperandRecord
 from neurosim.hw.arch import ArchError, load_arch
 from neurosim.hw.observer import HardwareObserver, OperandAlphabet
 from neurosim.hw.weight_memory import WeightBits
+from neurosim.testing.archs import without_leakage
 
-GXNOR = load_arch("gxnor")
+GXNOR = without_leakage(load_arch("gxnor"))  # hand counts of dynamic energy
 
 
 def _dense_net(n_in: int, n_hidden: int, n_out: int) -> list[LayerInfo]:
@@ -82,13 +83,37 @@ def test_forward_cycles_energy_and_resting_against_closed_forms():
     assert tot["cycles"] >= sum(r["compute_cycles"] for r in res.rows())
 
 
-def test_weights_that_do_not_fit_are_an_error(tmp_path: Path):
-    text = (Path(GXNOR.source_file).read_text().replace("capacity_bits: 16777216", "capacity_bits: 1000"))
+def test_weights_that_do_not_fit_are_streamed_from_dram(tmp_path: Path):
+    """Hand count: 100x50 + 50x10 ternary weights (2 bits) on a 10,000-bit state buffer: fc1 (10,000 bits) fits,
+    out (1,000 bits more) does not, so its forward pass reads its 500 x 2 bits from DRAM (rounded up to 32-bit
+    words: 1,000 bits = 32 words = 1,024 bits). Without a DRAM the same network is an error."""
+    text = (Path(GXNOR.source_file).read_text().replace("capacity_bits: 16777216", "capacity_bits: 10000"))
     small = tmp_path / "small.yaml"
     small.write_text(text)
     arch = load_arch(small)
-    with pytest.raises(ArchError, match="does not fit"):
-        HardwareObserver(arch, _dense_net(100, 50, 10), 8, WeightBits(stored=2))
+    infos = _dense_net(100, 50, 10)
+    obs = HardwareObserver(arch, infos, 8, WeightBits(stored=2), continuous_input=False)
+    assert obs.datapath.weight_home == {0: "state_buffer", 1: "dram"}
+    rng = np.random.default_rng(0)
+    xs = [_ternary(rng, (8, 100)), _ternary(rng, (8, 50))]
+    ws = [_ternary(rng, (100, 50)), _ternary(rng, (50, 10))]
+    _forward(obs, infos, xs, ws)
+    rows = {(r["name"], r["phase"]): r for r in obs.finish().rows()}
+    out = rows[("out", "forward")]
+    assert out["offchip_read_bits"] == 1024  # its weights, one tile
+    assert out["offchip_write_bits"] == 8 * 10 * 32  # the logits to the host
+    assert "weights streamed from dram" in out["note"]
+    assert rows[("fc1", "forward")]["offchip_read_bits"] == 8 * 100 * 2  # only the inputs
+    tiny = tmp_path / "tiny.yaml"
+    tiny.write_text(text.replace("capacity_bits: 10000", "capacity_bits: 1000"))
+    import yaml
+
+    doc = yaml.safe_load(tiny.read_text())
+    doc["components"] = [c for c in doc["components"] if c["class"] != "dram"]
+    doc["placement"]["optimizer_state"] = "global_buffer"
+    tiny.write_text(yaml.safe_dump(doc, sort_keys=False))
+    with pytest.raises(ArchError, match="does not fit|exceed"):
+        HardwareObserver(load_arch(tiny), infos, 8, WeightBits(stored=2))
 
 
 def test_skipping_saves_cycles_gating_does_not():

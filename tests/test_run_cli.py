@@ -142,5 +142,9 @@ def test_alexnet_csv_simulates_off_chip_and_does_not_fit_a_state_buffer(tmp_path
     assert s["layers"] == 8 and s["macs_per_sample"] > 6e8  # ~0.7 GMAC per AlexNet image
     rows = _rows(out / "layers.csv")
     assert int(rows[5]["offchip_read_bits"]) >= 9216 * 4096  # FC6 streams its weights from DRAM
-    code, _, err = _cli(tmp_path, "run", csv_path, "--arch", "gxnor", "--out", str(tmp_path / "no"))
-    assert code == 2 and "does not fit" in err and not (tmp_path / "no").exists()
+    # on gxnor the layers after the 2 MiB state buffer is full stream their weights from DRAM
+    code, _, err = _cli(tmp_path, "run", csv_path, "--arch", "gxnor", "--out", str(tmp_path / "g"))
+    assert code == 0, err
+    rows = _rows(tmp_path / "g" / "layers.csv")
+    streamed = [r for r in rows if "weights streamed from dram" in r["note"]]
+    assert streamed and all(int(r["offchip_read_bits"]) > 0 for r in streamed)

@@ -34,8 +34,14 @@ def test_one_step_energy_and_counts_by_hand(digits):
     by_hand = (c.array_reads * 153.6 + c.conversions * 1.67 + c.partial_sum_adds * 0.05 + t.activations * 1.25
                + c.subtractor_ops * 0.25 + c.filter_ops * 0.0101 + c.sign_ops * 0.00506 + c.write_pulses * 9.0
                + t.control_ops * 0.1 + c.read_energy_pj)
+    # leakage: the periphery's static power (tiles used by this network) over the simulated time, 1 mW s = 1e9 pJ
+    leak_mw = sum(f.leakage_mw for f in tr.hardware.footprints.values())
+    assert leak_mw > 0
+    by_hand += leak_mw * tr.hardware.total_cycles["train"] / a.clock_hz * 1e9
     assert e["total"] == pytest.approx(by_hand)
-    assert e["write_driver"] == pytest.approx(c.write_pulses * a.energy("write_driver", "pulse"))
+    seconds = tr.hardware.total_cycles["train"] / a.clock_hz
+    assert e["write_driver"] == pytest.approx(c.write_pulses * a.energy("write_driver", "pulse")
+                                              + tr.hardware.footprints["write_driver"].leakage_mw * seconds * 1e9)
     assert all(p.consistent() for p in tr.pairs)
     # time through the engine: one transaction per stage, each after the one before, B x the per-sample latency
     # rounded up to 1 GHz cycles. Reads of a one-tile crossbar: t_read 3.16 ns + ADC slots x 0.833 ns (16 ADCs per

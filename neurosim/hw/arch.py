@@ -41,6 +41,7 @@ from ..names import PLAIN_NAME_HELP, is_plain_name
 from ..schema.errors import describe
 from ..schema.yaml_io import read_yaml_mapping
 from .components import Action, Component, class_names, component_class, component_classes
+from .components.base import PerUnit
 from .crossbar import CrossbarError, CrossbarParams
 from ..devices import DeviceError, DeviceParams
 
@@ -116,6 +117,26 @@ class ArchitectureFile(_Strict):
     cpu: CpuFile | None = None
 
 
+MAX_AREA_UM2 = 1e12  # 1 m^2: far above any die, rejects unit slips
+MAX_LEAKAGE_MW = 1e9
+
+
+class AreaFile(_Strict):
+    """Area of one ``per`` unit of the component (um^2), and its source."""
+
+    um2: Annotated[float, Field(ge=0, le=MAX_AREA_UM2, allow_inf_nan=False)]
+    per: Text = "instance"
+    source: Text
+
+
+class LeakageFile(_Strict):
+    """Leakage (static) power of one ``per`` unit of the component (mW), and its source."""
+
+    mw: Annotated[float, Field(ge=0, le=MAX_LEAKAGE_MW, allow_inf_nan=False)]
+    per: Text = "instance"
+    source: Text
+
+
 class ComponentFile(_Strict):
     """One entry of ``components``; attributes, actions and device are checked against its class."""
 
@@ -124,8 +145,8 @@ class ComponentFile(_Strict):
     description: str = ""
     attributes: dict[str, Any] | None = None
     actions: dict[str, Any] | None = None
-    leakage_mw: _NonNeg = 0.0
-    leakage_source: Text | None = None
+    area: AreaFile | None = None
+    leakage: LeakageFile | None = None
     device: dict[str, Any] | None = None
 
 
@@ -220,6 +241,13 @@ class Architecture:
         """Cycles one action occupies its unit."""
         return self.action(component, action).latency_cycles
 
+    def step_cycles(self, component: str, actions: tuple[str, ...] | None = None) -> int:
+        """Cycles one step of a unit takes: the longest ``latency_cycles`` of its actions (of ``actions`` if given),
+        rounded up; a lane, accumulator lane or buffer bank issues one step at a time."""
+        comp = self.component(component)
+        names = [a for a in (actions if actions is not None else comp.actions) if a in comp.actions]
+        return int(math.ceil(max((comp.actions[a].latency_cycles for a in names), default=1) - 1e-9))
+
     def _single(self, cls: str) -> Component:
         found = self.by_class(cls)
         if len(found) != 1:
@@ -227,8 +255,18 @@ class Architecture:
         return found[0]
 
     def compute_array(self) -> Component:
-        """The one compute array."""
-        return self._single("compute_array")
+        """The primary compute array: the first in file order that serves forward products."""
+        arrays = self.by_class("compute_array")
+        if not arrays:
+            return self._single("compute_array")  # the error naming what is missing
+        return next((a for a in arrays if "forward" in a.attributes.products), arrays[0])
+
+    def array_for(self, product: str, selector_bits: int, other_bits: int) -> Component | None:
+        """The first compute array in file order that serves ``product`` at these operand widths, or None."""
+        from .components.compute_array import serves
+
+        return next((a for a in self.by_class("compute_array")
+                     if serves(a.attributes, product, selector_bits, other_bits)), None)
 
     def update_unit(self) -> Component:
         """The one weight-update unit."""
@@ -452,8 +490,12 @@ def _parse_component(ctx: _Ctx, i: int, raw: Any) -> _Draft:
         ctx.fail(f"{path}.class", f"unknown class {f.cls!r}; allowed: {', '.join(class_names())}")
     spec = component_class(f.cls)
     d = _Draft(i, f, spec, _parse_attributes(ctx, f"{path}.attributes", spec, f.attributes))
-    if f.leakage_source is None and "leakage_mw" in f.model_fields_set:
-        ctx.fail(f"{path}.leakage_source", "missing: leakage_mw must name its source")
+    units = spec.footprint_units(d.attrs)
+    for key, block in (("area", f.area), ("leakage", f.leakage)):
+        if block is not None and block.per not in units:
+            ctx.fail(f"{path}.{key}.per", f"got {block.per!r}; allowed for class {f.cls}: {', '.join(units)}")
+    if f.area is not None and spec.offchip:
+        ctx.fail(f"{path}.area", f"not allowed: a {f.cls} is off chip, not part of the die's area")
     copy = getattr(d.attrs, "role", "normal") == "copy"
     if f.device is not None and (not spec.takes_device or copy):
         why = "a copy crossbar uses the device of the tile it copies" if copy else \
@@ -533,9 +575,13 @@ def _resolve(ctx: _Ctx, d: _Draft, drafts: dict[str, _Draft], clock_hz: float) -
             actions[name] = Action(energy_pj=dev.v_read ** 2 * dev.t_read_s * 1e12, latency_cycles=0, latency_s=0.0,
                                    unit=s.unit, source=f"device physics: V_read^2 x t_read per siemens ({src})")
     return Component(name=f.name, cls=f.cls, attributes=d.attrs, actions=MappingProxyType(actions),
-                     leakage_mw=f.leakage_mw, leakage_source=f.leakage_source or "", description=f.description,
+                     area=_per_unit(f.area, "um2"), leakage=_per_unit(f.leakage, "mw"), description=f.description,
                      device=d.device if copy_of is None else copy_of.device,
                      device_source=d.device_source if copy_of is None else copy_of.device_source)
+
+
+def _per_unit(block: AreaFile | LeakageFile | None, key: str) -> PerUnit | None:
+    return None if block is None else PerUnit(float(getattr(block, key)), block.per, block.source)
 
 
 def _parse_placement(ctx: _Ctx, raw: Any, comps: Mapping[str, Component]) -> Placement | None:

@@ -18,13 +18,17 @@ import numpy as np
 
 from ..events import MAC_KINDS, LayerInfo, OperandRecord
 from .arch import ArchError
+from .components import Component
 from .costs import CostResult, layer_costs
 from .engine import Transaction
-from .mapping import GRADIENT_BITS, LayerMap, check_weights_fit, plan
+from .mapping import GRADIENT_BITS, LayerMap, plan
 from .row import Row
-from .weight_memory import WeightBits, WeightCost, weight_read_cost, weight_update_cost
+from .weight_memory import WeightBits, WeightCost, weight_homes, weight_read_cost, weight_update_cost
 
 __all__ = ["ArrayDatapath", "FUSED_FORWARD", "FUSED_BACKWARD", "THRESHOLDS"]
+
+_OPERANDS = {"forward": "weights x inputs", "dx": "weights x output gradients",
+             "dw": "output gradients x inputs"}
 
 # accumulator actions per element of a fused layer: (action, count per element)
 FUSED_FORWARD = {"pool": (("compare", 1),), "bn": (("mult", 1), ("add", 1))}
@@ -50,10 +54,11 @@ class ArrayDatapath:
             raise ArchError(f"{arch.source_file}: a digital architecture needs the bits the method keeps per weight")
         self.obs, self.arch, self.bits = obs, arch, bits
         infos = list(obs.infos.values())
-        check_weights_fit(infos, arch, bits.stored)
-        self.array = arch.compute_array()
-        a = self.array.attributes
-        self.kind, self.policy, self.lanes, self.arrays = a.kind, a.policy, a.lanes, a.arrays
+        self.weight_home = weight_homes(arch, [(i.index, i.name, i.weight_count) for i in infos
+                                               if i.kind in MAC_KINDS], bits.stored)
+        self.array = arch.compute_array()  # the primary array (forward products of the method's codes)
+        self._served: dict[tuple[int, str], Component] = {}
+        self._check_served(infos)
         self.accumulator = arch.first("accumulator")
         self._maps: dict[int, dict[int, LayerMap]] = {}
         self._statics: dict[tuple, _Static] = {}
@@ -63,6 +68,10 @@ class ArrayDatapath:
         self._last_layer = obs.order[-1] if obs.order else -1
         self._dram = next((c for c in arch.components if arch.is_offchip(c)), None)
         self._classes = int(np.prod(obs.infos[self._last_layer].out_shape)) if obs.order else 0
+
+    def mapped(self) -> dict[str, dict[str, float]]:
+        """Footprint units the mapping decides: none (a digital array's units come from its attributes)."""
+        return {}
 
     # ------------------------------------------------------------------ dispatch
     def record(self, rec: OperandRecord) -> None:
@@ -98,8 +107,8 @@ class ArrayDatapath:
     def _buffer_access(self, per_buffer: dict[str, int]) -> tuple[tuple[str, int], ...]:
         """Cycles a tile holds each on-chip buffer's port (banks x width bits per cycle); buffers work in parallel,
         units sharing one buffer queue for it in the engine."""
-        return tuple(sorted((c, math.ceil(b / self.arch.buffer_bits_per_cycle(c))) for c, b in per_buffer.items()
-                            if b and self.arch.is_buffer(c)))
+        return tuple(sorted((c, math.ceil(b / self.arch.buffer_bits_per_cycle(c)) * self.arch.step_cycles(c))
+                            for c, b in per_buffer.items() if b and self.arch.is_buffer(c)))
 
     def _act_home(self) -> str:
         return self.arch.placement.activations
@@ -110,13 +119,50 @@ class ArrayDatapath:
         p = info.params
         return {"type": "conv", "kernel": p["kernel"], "stride": p["stride"], "padding": p["padding"]}
 
-    def _book_product(self, row: Row, res: CostResult, uniform_nz: float) -> None:
+    # ------------------------------------------------------------------ which array serves which product
+    @staticmethod
+    def operand_widths(info: LayerInfo, product: str) -> tuple[int, int]:
+        """(selector, other) operand bits of a product: forward (weights, inputs), dx (weights, dY), dw (dY, the
+        layer's inputs); gradients are GRADIENT_BITS wide."""
+        if product == "forward":
+            return info.weight_bits, info.activation_bits
+        if product == "dx":
+            return info.weight_bits, GRADIENT_BITS
+        return GRADIENT_BITS, info.activation_bits
+
+    def _check_served(self, infos: list[LayerInfo]) -> None:
+        """Every product of every layer needs an array that serves its operand widths (training products are
+        checked when the first backward record arrives: an inference-only run needs no gradient path)."""
+        for info in infos:
+            if info.kind in MAC_KINDS:
+                self.array_for(info, "forward")
+
+    def array_for(self, info: LayerInfo, product: str) -> Component:
+        """The compute array that runs ``product`` of layer ``info``: the first in the file serving its widths."""
+        key = (info.index, product)
+        got = self._served.get(key)
+        if got is None:
+            sel, other = self.operand_widths(info, product)
+            got = self.arch.array_for(product, sel, other)
+            if got is None:
+                from .components.compute_array import operand_limits
+
+                have = "; ".join(f"{a.name} ({a.attributes.kind}: {', '.join(a.attributes.products)} at selector <= "
+                                 f"{operand_limits(a.attributes)[0]}, other <= {operand_limits(a.attributes)[1]} bits)"
+                                 for a in self.arch.by_class("compute_array"))
+                raise ArchError(f"{self.arch.source_file}: layer {info.name!r} {product}: no compute array serves "
+                                f"{sel}-bit x {other}-bit operands ({_OPERANDS[product]}); arrays: {have}. Add an "
+                                f"array for these widths or use a method whose operands this architecture serves")
+            self._served[key] = got
+        return got
+
+    def _book_product(self, row: Row, res: CostResult, uniform_nz: float, array: Component) -> None:
         for action, n in res.actions.items():
-            self._charge(row, self.array.name, action, n)
+            self._charge(row, array.name, action, n)
         row.operand_pairs += res.operand_pairs
         row.nonzero_pairs += res.nonzero_pairs
         row.fired += res.fired
-        row.lane_slots += res.compute_cycles * self.lanes * self.arrays
+        row.lane_slots += res.compute_cycles * array.attributes.lanes * array.attributes.arrays
         row.uniform_nonzero_pairs += res.operand_pairs * uniform_nz
 
     def _x_nonzero(self, info: LayerInfo) -> float:
@@ -124,9 +170,17 @@ class ArrayDatapath:
             return 1.0
         return self.obs.alphabet.activation_nonzero
 
-    def _costs(self, rec: OperandRecord, product: str, tile_outputs: int) -> CostResult:
-        return layer_costs(self.kind, self.policy, self.lanes, self.arrays, rec.x, rec.w, self._layer_dict(rec.layer),
-                           dy=rec.dy if product != "forward" else None, product=product, tile_outputs=tile_outputs)
+    def _costs(self, rec: OperandRecord, product: str, tile_outputs: int) -> tuple[CostResult, Component]:
+        array = self.array_for(rec.layer, product)
+        a = array.attributes
+        res = layer_costs(a.kind, a.policy, a.lanes, a.arrays, rec.x, rec.w, self._layer_dict(rec.layer),
+                          dy=rec.dy if product != "forward" else None, product=product, tile_outputs=tile_outputs)
+        return res, array
+
+    def _tile_cycles(self, res: CostResult, array: Component) -> list[int]:
+        """A tile's cycles on the array: its lane steps x the cycles one step takes (the longest action latency)."""
+        step = self.arch.step_cycles(array.name)
+        return [int(c) * step for c in res.tile_cycles]
 
     # ------------------------------------------------------------------ static parts, cached
     def _static(self, key: tuple, build: Callable[[_Static], None]) -> _Static:
@@ -184,13 +238,22 @@ class ArrayDatapath:
             bufs[home] = bufs.get(home, 0) + extra
         tx["buffer_access"] = tuple(sorted(bufs.items()))
 
+    def _streamed(self, info: LayerInfo, row: Row) -> str | None:
+        """The layer's weight home when it is not the ``weights`` placement (streamed from DRAM), else None."""
+        home = self.weight_home.get(info.index)
+        if home is None or home == self.arch.placement.weights:
+            return None
+        row.note(f"weights streamed from {home}: they do not fit {self.arch.placement.weights!r} after the "
+                 f"layers before")
+        return home
+
     def _weight_pass(self, st: _Static, info: LayerInfo, t: int, phase: str, read_bits: int, write_bits: int,
                      host: tuple[int, int, int, int] = (0, 0, 0, 0)) -> None:
         """One tile of a pass over the weights by the array: the weights, plus the tile's activations or gradients
         (and the bits crossing to or from the host, ``host``, when the tile loads inputs or hands out outputs)."""
         obs = self.obs
         home = self._act_home()
-        wc = weight_read_cost(self.arch, info.weight_count, self.bits)
+        wc = weight_read_cost(self.arch, info.weight_count, self.bits, self._streamed(info, st.delta))
         self._weight_cost(st.delta, wc)
         offr, offw, onr, onw = obs.memory(st.delta, home, read_bits, write_bits)
         offr, offw, onr, onw = offr + host[0], offw + host[1], onr + host[2], onw + host[3]
@@ -210,8 +273,8 @@ class ArrayDatapath:
         row = self.obs.row(rec.mode, info, "forward", "array")
         row.batches += 1
         per_sample = int(np.prod(info.out_shape))
-        res = self._costs(rec, "forward", m.tile_outputs(per_sample))
-        self._book_product(row, res, self._x_nonzero(info) * self.obs.alphabet.weight_nonzero)
+        res, array = self._costs(rec, "forward", m.tile_outputs(per_sample))
+        self._book_product(row, res, self._x_nonzero(info) * self.obs.alphabet.weight_nonzero, array)
 
         first = info.index == self._first_product
 
@@ -224,7 +287,8 @@ class ArrayDatapath:
         st = self._static(("forward", info.index, B), build)
         row.add(st.delta)
         p = self.obs.pending
-        p.tile_tx[info.index] = self._emit(key, st, rec.batch, res.tile_cycles, [p.barrier] * len(st.txs))
+        p.tile_tx[info.index] = self._emit(key, st, rec.batch, self._tile_cycles(res, array),
+                                           [p.barrier] * len(st.txs))
 
     def _product_backward(self, rec: OperandRecord) -> None:
         info = rec.layer
@@ -241,12 +305,12 @@ class ArrayDatapath:
         per_tile = -(-n_out // len(tiles))  # dW outputs are the weights, cut into as many tiles as the batch has
         cycles: list[int] = []
         if not first:  # input gradient dX = dY W^T, tiled by samples like the forward pass
-            res = self._costs(rec, "dx", m.tile_outputs(in_elems))
-            self._book_product(row, res, self.obs.alphabet.weight_nonzero)
-            cycles.extend(int(c) for c in res.tile_cycles)
-        res = self._costs(rec, "dw", per_tile)
-        self._book_product(row, res, self._x_nonzero(info))
-        cycles.extend(int(c) for c in res.tile_cycles)
+            res, array = self._costs(rec, "dx", m.tile_outputs(in_elems))
+            self._book_product(row, res, self.obs.alphabet.weight_nonzero, array)
+            cycles.extend(self._tile_cycles(res, array))
+        res, array = self._costs(rec, "dw", per_tile)
+        self._book_product(row, res, self._x_nonzero(info), array)
+        cycles.extend(self._tile_cycles(res, array))
 
         def build(st: _Static) -> None:
             home = self._act_home()
@@ -326,13 +390,36 @@ class ArrayDatapath:
                 st.txs.append(dict(layer=info.index, phase=phase, tile=t, unit="accumulator",
                                    read_offchip_bits=offr, write_offchip_bits=offw, read_onchip_bits=onr,
                                    write_onchip_bits=onw, buffer_access=self._buffer_access(bufs)))
-                st.cycles.append(math.ceil(n_ops / lanes))
+                st.cycles.append(math.ceil(n_ops / lanes) * self.arch.step_cycles(self.accumulator.name,
+                                                                                  tuple(a for a, _ in ops)))
 
         st = self._static((phase, info.index, B), build)
         row.add(st.delta)
         producer = self.obs.previous(info) if phase == "forward" else -1
         after = self.obs.after_producer(info, len(st.txs), producer)
-        self.obs.pending.tile_tx[info.index] = self._emit(key, st, self.obs.pending.batch, st.cycles, after)
+        ids = self._emit(key, st, self.obs.pending.batch, st.cycles, after)
+        self.obs.pending.tile_tx[info.index] = ids
+        stream = self._stream(info, producer) if phase == "forward" else None
+        if stream is not None:
+            tiles_of_producer = set(self.obs.pending.tile_tx.get(producer, ()))
+            for i, a in zip(ids, after):
+                if a in tiles_of_producer:
+                    tx = self.obs.pending.txs[i]
+                    tx.streams, tx.fill_cycles, tx.drain_cycles = True, *stream
+
+    def _stream(self, info: LayerInfo, producer: int) -> tuple[int, int] | None:
+        """(fill, drain) cycles of a fused layer on its product's output stream, or None when it runs after it.
+        Fill: the product's first output, ceil(fan-in / lanes) lane steps; drain: one step of the accumulator
+        after the last output."""
+        if self.accumulator.attributes.fused != "streamed" or producer < 0:
+            return None
+        prod = self.obs.infos[producer]
+        if prod.kind not in MAC_KINDS:  # behind another fused layer: the same accumulator lanes, in turn
+            return None
+        array = self.array_for(prod, "forward")
+        fan_in = max(1, prod.weight_count // max(1, prod.out_shape[-1]))
+        fill = math.ceil(fan_in / array.attributes.lanes) * self.arch.step_cycles(array.name)
+        return fill, self.arch.step_cycles(self.accumulator.name)
 
     # ------------------------------------------------------------------ updates
     def _update(self, rec: OperandRecord) -> None:
@@ -342,20 +429,17 @@ class ArrayDatapath:
         row.batches += 1
         row.weight_transitions += rec.changed
         row.state_distance += rec.distance
-        wc = weight_update_cost(self.arch, info.weight_count, self.bits, rec.changed, rec.distance)
+        wc = weight_update_cost(self.arch, info.weight_count, self.bits, rec.changed, rec.distance,
+                                self._streamed(info, row))
         self._weight_cost(row, wc)
         home = self._act_home()
         offr, offw, onr, onw = obs.memory(row, home, info.weight_count * GRADIENT_BITS, 0)  # the gradient
-        # port time: the update unit streams through its weights read-modify-write (every word it reads is
-        # written back), so the weight buffer is busy for reads x 2 whatever changed; energy above charges only
-        # the changed weights' writes. This keeps a batch's timeline independent of the data (exact replays).
+        # port time for the same bits the energy charges: every bit read, and the bits written back (only the
+        # changed weights' under write_back: changed, every weight's under write_back: all)
         bufs: dict[str, int] = defaultdict(int)
         bufs[home] += onr
-        weights_home = self.arch.placement.weights
         for (comp, action), n in wc.actions.items():
-            if action == "read_bit":
-                bufs[comp] += 2 * n if comp == weights_home else n
-            elif action == "write_bit" and comp != weights_home:
+            if action in ("read_bit", "write_bit"):
                 bufs[comp] += n
         obs.add_tx(key, Transaction(
             info.index, "update", rec.batch, 0, wc.update_cycles, unit="update",
@@ -382,7 +466,9 @@ class ArrayDatapath:
             o2 = obs.memory(row, self.arch.placement.optimizer_state, n * self.bits.optimizer, n * self.bits.optimizer)
             bufs = {self.arch.placement.batchnorm: o1[2] + o1[3]}
             obs.add_tx(key, Transaction(
-                idx, "update", p.batch, 0, math.ceil(n / self.accumulator.attributes.lanes), unit="accumulator",
+                idx, "update", p.batch, 0,
+                math.ceil(n / self.accumulator.attributes.lanes) * self.arch.step_cycles(self.accumulator.name, ("add",)),
+                unit="accumulator",
                 read_offchip_bits=o1[0] + o2[0], write_offchip_bits=o1[1] + o2[1],
                 read_onchip_bits=o1[2] + o2[2], write_onchip_bits=o1[3] + o2[3], after=p.barrier,
                 buffer_access=self._buffer_access(bufs)))

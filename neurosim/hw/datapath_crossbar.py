@@ -11,11 +11,12 @@ backward, updates, periphery, cell energy, timing) are specified in ``docs/model
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from typing import Any
 
 import numpy as np
 
-from ..events import LayerInfo, OperandRecord
+from ..events import MAC_KINDS, LayerInfo, OperandRecord
 from ..shapes import conv_geometry
 from .arch import ArchError
 from .components import Component
@@ -78,6 +79,39 @@ class CrossbarDatapath:
         self.lanes = self.params.cols  # digital periphery: one lane per tile column
         self.writer = arch.component(self.tile.attributes.writer)
         self._g: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}  # layer -> conductance sums
+
+    # ------------------------------------------------------------------ footprint
+    def mapped(self) -> dict[str, dict[str, float]]:
+        """Counts of the mapping-decided footprint units (:mod:`neurosim.hw.footprint`): the tiles each crossbar
+        uses for the workload's layers (a layer of (rows, cols) weights takes ceil(rows/R) x ceil(cols/C) tiles,
+        the copy crossbar the transpose), their devices (two per weight for the differential mapping, one plus a
+        reference column otherwise), and the row drivers, converters or comparator columns and write drivers
+        of the tiles that name them; the digital periphery has ``lanes`` lanes per tile."""
+        out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        shapes = [(i.weight_count // i.out_shape[-1], i.out_shape[-1]) for i in self.obs.infos.values()
+                  if i.kind in MAC_KINDS]
+        tiles_total = 0
+        for comp, params, transpose in ((self.tile, self.params, False), (self.copy_tile, self.copy, True)):
+            if comp is None or params is None:
+                continue
+            a = comp.attributes
+            tiles = sum(-(-(c if transpose else r) // params.rows) * -(-(r if transpose else c) // params.cols)
+                        for r, c in shapes)
+            tiles_total += tiles
+            cols_dev = 2 * params.cols if self.mapping == "differential" else params.cols + 1
+            out[comp.name]["tile"] += tiles
+            out[comp.name]["cell"] += tiles * params.rows * cols_dev
+            out[a.driver]["tile"] += tiles
+            out[a.driver]["row"] += tiles * params.rows
+            out[a.readout]["tile"] += tiles
+            out[a.readout]["converter"] += tiles * params.adcs_per_tile
+            out[a.readout]["column"] += tiles * params.cols
+            out[a.writer]["tile"] += tiles
+        for c in self.arch.components.values():
+            if c.name not in out:
+                out[c.name]["tile"] = tiles_total
+                out[c.name]["lane"] = tiles_total * self.lanes
+        return {k: dict(v) for k, v in out.items()}
 
     # ------------------------------------------------------------------ components and their actions
     def _component(self, role: tuple[str, str]) -> Component | None:

@@ -10,6 +10,7 @@ from typing import Mapping
 
 from ..fileio import atomic_open
 from .arch import Architecture
+from .footprint import footprints
 
 __all__ = ["TABLE_COLUMNS", "energy_table", "write_energy_csv", "leakage_mw", "leakage_pj", "actions_energy_pj"]
 
@@ -37,16 +38,17 @@ def write_energy_csv(arch: Architecture, path: str | Path) -> Path:
     return path
 
 
-def leakage_mw(arch: Architecture) -> dict[str, float]:
-    """Leakage power per component in mW (0 where the file gives none)."""
-    return {c.name: c.leakage_mw for c in arch.components.values()}
+def leakage_mw(arch: Architecture, mapped: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, float]:
+    """Leakage power per component in mW (0 where the file gives none); ``mapped``: the counts of mapping-decided
+    units (crossbar tiles), see :func:`neurosim.hw.footprint.footprints`."""
+    return {n: f.leakage_mw for n, f in footprints(arch, mapped).items()}
 
 
-def leakage_pj(arch: Architecture, seconds: float) -> float:
+def leakage_pj(arch: Architecture, seconds: float, mapped: Mapping[str, Mapping[str, float]] | None = None) -> float:
     """Leakage energy in pJ of the whole architecture over ``seconds`` of run time."""
     if not seconds >= 0:
         raise ValueError(f"seconds must be >= 0, got {seconds!r}")
-    return sum(leakage_mw(arch).values()) * seconds * _PJ_PER_MW_S
+    return sum(leakage_mw(arch, mapped).values()) * seconds * _PJ_PER_MW_S
 
 
 def actions_energy_pj(arch: Architecture, counts: Mapping[tuple[str, str], float]) -> float:

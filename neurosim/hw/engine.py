@@ -36,6 +36,11 @@ class Transaction:
     after: int = -1  # index of an earlier transaction whose compute must finish first (-1: none)
     buffer_cycles: int | None = None  # on-chip access cycles if known (several buffers in parallel), else derived
     buffer_access: tuple[tuple[str, int], ...] = ()  # (buffer, cycles) per on-chip buffer: contended ports
+    # streaming behind ``after`` (a fused layer on the producer's output stream): it may start ``fill_cycles``
+    # after its producer starts and ends no sooner than ``drain_cycles`` after its producer ends
+    streams: bool = False
+    fill_cycles: int = 0
+    drain_cycles: int = 0
 
     def timing_key(self) -> tuple:
         """Everything the timeline depends on (the engine is deterministic in these)."""
@@ -46,7 +51,7 @@ class Transaction:
         else:
             onchip = self.buffer_cycles  # given buffer cycles replace the on-chip bits in the timeline
         return (self.layer, self.phase, self.compute_cycles, self.unit, self.read_offchip_bits,
-                self.write_offchip_bits, self.after, onchip)
+                self.write_offchip_bits, self.after, onchip, self.streams, self.fill_cycles, self.drain_cycles)
 
 
 @dataclass
@@ -113,6 +118,7 @@ class _Times:
     start: float = 0.0
     end: float = 0.0
     writeback_end: float = 0.0
+    path_start: float | None = None  # where its own share of the path begins (a streaming tail: its producer's end)
 
 
 def dram_cycles(bits: int, cfg: EngineConfig) -> int:
@@ -142,15 +148,23 @@ def critical_path(transactions: list[Transaction], times: list[_Times], total: f
     tm, tx = times[cur], transactions[cur]
     if tm.writeback_end > tm.end:  # the batch ends with this transaction's write-back
         stats[(tx.layer, tx.phase)].dram_stall_cycles += int(round(tm.writeback_end - tm.end))
+    cursor = tm.end  # the path is attributed backwards in time; each moment once
     while cur >= 0:
         tm, tx = times[cur], transactions[cur]
         st = stats[(tx.layer, tx.phase)]
-        st.compute_cycles += tx.compute_cycles
-        st.bank_stall_cycles += int(round(tm.end - tm.start)) - tx.compute_cycles
-        wait = tm.start - tm.eligible
-        own = _overlap(tm.eligible, tm.start, tm.xfer_start, tm.loaded)
-        st.dram_stall_cycles += int(round(own))
-        st.queue_stall_cycles += int(round(wait - own))
+        start = tm.start if tm.path_start is None else tm.path_start
+        span = max(0.0, min(tm.end, cursor) - start)
+        on_path = min(float(tx.compute_cycles), span)
+        st.compute_cycles += int(round(on_path))
+        st.bank_stall_cycles += int(round(span)) - int(round(on_path))
+        if tm.path_start is None:
+            wait = tm.start - tm.eligible
+            own = _overlap(tm.eligible, tm.start, tm.xfer_start, tm.loaded)
+            st.dram_stall_cycles += int(round(own))
+            st.queue_stall_cycles += int(round(wait - own))
+            cursor = tm.eligible
+        else:
+            cursor = tm.path_start
         cur = tm.pred
     return dict(stats)
 
@@ -188,6 +202,7 @@ def simulate(transactions: list[Transaction], cfg: EngineConfig) -> EngineResult
             events[0] += 1
 
     done = [env.event() for _ in transactions]
+    started = [env.event() for _ in transactions]
     ports: dict[str, simpy.Resource] = {}
 
     def access(buffer: str, cycles: int):
@@ -200,6 +215,10 @@ def simulate(transactions: list[Transaction], cfg: EngineConfig) -> EngineResult
         events[0] += 1
     index = {id(tx): i for i, tx in enumerate(transactions)}
 
+    def tail(producer: int, drain: int):
+        yield done[producer]
+        yield env.timeout(drain)
+
     def executor(unit: str):
         previous = -1  # the unit's last transaction
         for _ in range(counts[unit]):
@@ -211,18 +230,34 @@ def simulate(transactions: list[Transaction], cfg: EngineConfig) -> EngineResult
             if tx.after >= 0:
                 if tx.after >= i:
                     raise ValueError(f"transaction {i} depends on a later one ({tx.after})")
-                yield done[tx.after]
-                if times[tx.after].end > t_free:  # the producer, not the unit, made it wait
-                    tm.eligible, tm.pred = times[tx.after].end, tx.after
+                if tx.streams:  # on the producer's output stream: from its first outputs on
+                    yield started[tx.after]
+                    first = times[tx.after].start + tx.fill_cycles
+                    if first > env.now:
+                        yield env.timeout(first - env.now)
+                    if first > t_free:
+                        tm.eligible, tm.pred = first, tx.after
+                else:
+                    yield done[tx.after]
+                    if times[tx.after].end > t_free:  # the producer, not the unit, made it wait
+                        tm.eligible, tm.pred = times[tx.after].end, tx.after
             tm.start = env.now
+            started[i].succeed()
+            work = [env.timeout(tx.compute_cycles)]
             if tx.buffer_access:  # compute streams while each buffer port serves this tile (possibly queued)
-                procs = [env.process(access(b, c)) for b, c in tx.buffer_access if c > 0]
-                yield simpy.AllOf(env, [env.timeout(tx.compute_cycles), *procs])
+                work += [env.process(access(b, c)) for b, c in tx.buffer_access if c > 0]
             else:
                 onchip = (tx.buffer_cycles if tx.buffer_cycles is not None
                           else buffer_cycles(tx.read_onchip_bits + tx.write_onchip_bits, cfg))
-                yield env.timeout(max(tx.compute_cycles, onchip))
+                work = [env.timeout(max(tx.compute_cycles, onchip))]
+            if tx.streams and tx.after >= 0:
+                work.append(env.process(tail(tx.after, tx.drain_cycles)))
+            yield simpy.AllOf(env, work)
             tm.end = env.now
+            if tx.streams and tx.after >= 0:
+                p_end = times[tx.after].end
+                if p_end > tm.start and p_end + tx.drain_cycles >= tm.end:  # its producer's stream set the end
+                    tm.path_start, tm.pred = p_end, tx.after
             previous = i
             done[i].succeed()
             yield free.put(1)

@@ -25,6 +25,7 @@ from .arch import Architecture, ArchError
 from .datapath_array import ArrayDatapath
 from .datapath_crossbar import CrossbarDatapath
 from .engine import CachedEngine, EngineConfig, Transaction
+from .footprint import footprints
 from .mapping import layer_graph
 from .row import Row
 
@@ -95,6 +96,7 @@ class HardwareObserver:
         else:
             self.datapath = ArrayDatapath(self, batch, bits)
         self.engine = CachedEngine(engine_config(arch, self.slots))
+        self.footprints = footprints(arch, self.datapath.mapped())  # area and leakage as this workload uses them
 
     # ------------------------------------------------------------------ observer protocol
     def observe(self, rec: OperandRecord) -> None:

@@ -10,6 +10,7 @@ from collections import defaultdict
 from typing import Any
 
 from .components import component_class
+from .footprint import chip_area_um2, leakage_mw_total
 
 __all__ = ["HardwareResult", "PJ_PER_MW_S"]
 
@@ -30,7 +31,8 @@ class HardwareResult:
         self.engine_runs, self.engine_hits = eng.runs, eng.hits
         self.events_simulated, self.events_represented = eng.events_simulated, eng.events_represented
         self.components = list(arch.components)
-        self.leakage_mw = {c.name: c.leakage_mw for c in arch.components.values()}
+        self.footprints = obs.footprints
+        self.leakage_mw = {name: f.leakage_mw for name, f in self.footprints.items()}
         self._device_actions = {(c.name, a) for c in arch.components.values()
                                 for a, spec in component_class(c.cls).actions(c.attributes).items()
                                 if spec.device_energy}
@@ -48,6 +50,19 @@ class HardwareResult:
         return sum(e for k, e in energy.items() if k in self._device_actions)
 
     # ---- totals
+    def footprint(self) -> dict:
+        """Die area (on-chip components) and leakage power, in total and by component, with the units and the
+        sources they were multiplied from; ``area_not_given``: on-chip components the file gives no area."""
+        fp = self.footprints
+        return {"area_um2": chip_area_um2(fp), "area_mm2": chip_area_um2(fp) / 1e6,
+                "area_um2_by_component": {n: f.area_um2 for n, f in fp.items() if not f.offchip},
+                "leakage_mw": leakage_mw_total(fp),
+                "leakage_mw_by_component": {n: f.leakage_mw for n, f in fp.items()},
+                "area_not_given": [n for n, f in fp.items() if not f.offchip and not f.area_source],
+                "leakage_not_given": [n for n, f in fp.items() if not f.leakage_source],
+                "footprint_units": {n: {"area": [f.area_units, f.area_per], "leakage": [f.leakage_units, f.leakage_per]}
+                                    for n, f in fp.items()}}
+
     def mode_totals(self, mode: str) -> dict:
         """cycles, latency, energy (dynamic + leakage) and energy by component of one mode, plus crossbar counts."""
         rows = [r for r in self.rows_raw if r.mode == mode]

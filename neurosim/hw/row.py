@@ -64,6 +64,8 @@ class Row:
             self.unpriced[k] += n
         for name in ("offchip_read_bits", "offchip_write_bits", "onchip_read_bits", "onchip_write_bits"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        for text in other.notes:
+            self.note(text)
 
     def to_state(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("actions", "energy", "unpriced")}

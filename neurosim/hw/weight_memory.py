@@ -18,7 +18,7 @@ from typing import Any
 from .arch import Architecture
 
 __all__ = ["WeightBits", "WeightCost", "weight_read_cost", "weight_update_cost", "derives_on_read",
-           "storage_bits_per_weight", "is_offchip"]
+           "storage_bits_per_weight", "is_offchip", "weight_homes"]
 
 
 def _count(name: str, v: Any) -> int:
@@ -160,24 +160,51 @@ class _Tally:
         return self.cost
 
 
-def weight_read_cost(arch: Architecture, n_weights: int, bits: WeightBits) -> WeightCost:
-    """One pass over a layer's weights by the compute array (forward, or the backward dX pass)."""
+def weight_read_cost(arch: Architecture, n_weights: int, bits: WeightBits, home: str | None = None) -> WeightCost:
+    """One pass over a layer's weights by the compute array (forward, or the backward dX pass); ``home``: where
+    this layer's weights live when not at the ``weights`` placement (streamed from DRAM, :func:`weight_homes`)."""
     n = _count("n_weights", n_weights)
     t = _Tally(arch)
     if derives_on_read(arch, bits):  # BWN off chip: read the float, binarize it on the way (C_R + C_S)
         t.memory(_hidden_home(arch), "read_bit", n * bits.hidden)
         t.unit("space_switch", n)
     else:
-        t.memory(arch.placement.weights, "read_bit", n * bits.stored)
+        t.memory(home or arch.placement.weights, "read_bit", n * bits.stored)
     return t.done(n)
 
 
+def weight_homes(arch: Architecture, layers: list[tuple[int, str, int]], bits_per_weight: int) -> dict[int, str]:
+    """Where each layer's weights live: at the ``weights`` placement while they fit (layers in program order), the
+    rest streamed from DRAM. ``layers``: (index, name, weight count). A network too big for the chip is then a
+    design choice (every pass reads those weights from DRAM), not an error; without a DRAM it is an error."""
+    home = arch.placement.weights
+    comp = arch.component(home)
+    cell = getattr(comp.attributes, "cell_bits", None)
+    if isinstance(cell, int) and bits_per_weight > cell:
+        arch.check_weights_fit(1, bits_per_weight)  # the error naming the cells
+    per = cell if isinstance(cell, int) else bits_per_weight
+    cap = arch.capacity_bits(home)
+    dram = next((c for c in arch.components if is_offchip(arch, c)), None)
+    out: dict[int, str] = {}
+    used = 0
+    for idx, name, n in layers:
+        if cap is None or used + n * per <= cap:
+            out[idx] = home
+            used += n * per
+        elif dram is not None:
+            out[idx] = dram
+        else:
+            arch.check_weights_fit(used + n * per, 1)  # the error naming the capacity
+    return out
+
+
 def weight_update_cost(arch: Architecture, n_weights: int, bits: WeightBits, changed: int,
-                       distance: int) -> WeightCost:
+                       distance: int, home: str | None = None) -> WeightCost:
     """One update step of a layer's weights by the update unit.
 
     ``changed``: weights whose stored state changed (0..n); ``distance``: states moved, summed (0 when
-    nothing changed). Only DST's write-back depends on ``changed``; ``distance`` is checked, not charged.
+    nothing changed). Only DST's write-back depends on ``changed`` (with the update unit's ``write_back:
+    changed``; ``all`` writes every weight back); ``distance`` is checked, not charged.
     """
     n = _count("n_weights", n_weights)
     changed = _count("changed", changed)
@@ -188,7 +215,7 @@ def weight_update_cost(arch: Architecture, n_weights: int, bits: WeightBits, cha
         raise ValueError(f"distance ({distance}) must be 0 when no weight changed")
     kind = arch.update_unit().kind
     t = _Tally(arch)
-    home = arch.placement.weights
+    home = home or arch.placement.weights
     if kind == "dst_fixed_point":
         if bits.hidden:
             raise ValueError(f"{arch.source_file}: a dst_fixed_point update unit moves discrete states and keeps "
@@ -198,7 +225,8 @@ def weight_update_cost(arch: Architecture, n_weights: int, bits: WeightBits, cha
         if bits.transition_table:
             t.unit("table_lookup", n)
         t.unit("state_add", n)
-        t.memory(home, "write_bit", changed * bits.stored)
+        written = changed if arch.update_unit().attributes.write_back == "changed" else n
+        t.memory(home, "write_bit", written * bits.stored)
     elif kind == "float_binarize":
         if not bits.hidden:
             raise ValueError(f"{arch.source_file}: a float_binarize update unit updates float hidden weights; "

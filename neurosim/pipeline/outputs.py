@@ -19,7 +19,7 @@ from ..fileio import remove_stale_temporaries
 
 __all__ = ["OutputError", "REPORT_FILES", "claim", "publish", "incoming", "holds_report"]
 
-REPORT_FILES = ("summary.json", "layers.csv", "counts.csv", "model.npz", "report.html", "checkpoint.npz",
+REPORT_FILES = ("summary.json", "layers.csv", "footprint.csv", "counts.csv", "model.npz", "report.html", "checkpoint.npz",
                 "energy_per_layer.png", "cycles_per_layer.png", "resting_per_layer.png")
 _KEEP = ("checkpoint.npz",)
 

@@ -78,6 +78,11 @@ def hardware_lines(s: dict, rows_csv: Path) -> list[str]:
     comp = s["energy_pj_by_component"]
     tot = sum(comp.values()) or 1.0
     lines.append("  energy by component: " + ", ".join(f"{c} {100 * e / tot:.1f}%" for c, e in comp.items() if e))
+    if "area_um2" in s:
+        missing = s.get("area_not_given") or []
+        lines.append(f"  area {s['area_um2'] / 1e6:.4g} mm2, leakage {s['leakage_mw']:.4g} mW "
+                     f"({s['leakage_pj'] * 1e-6:.4g} uJ of the energy)"
+                     + (f"; no area given for {', '.join(missing)}" if missing else ""))
     if "inference" in s:
         i = s["inference"]
         lines.append(f"  inference of {i['samples']} samples: {i['cycles']:,} cycles, {i['energy_pj'] * 1e-6:.4g} uJ "

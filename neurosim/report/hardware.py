@@ -25,6 +25,7 @@ def hardware_summary(result, arch, sim_seconds: float, train_seconds: float | No
         "energy_pj_by_component": main["energy_pj_by_component"], "leakage_pj": main["leakage_pj"],
         "simulated_mode": "train" if train["batches"] else "eval",
     }
+    s.update(result.footprint())
     if train["batches"]:
         s["training"] = train
     if infer["batches"]:
@@ -47,10 +48,24 @@ def hardware_summary(result, arch, sim_seconds: float, train_seconds: float | No
     return s
 
 
+FOOTPRINT_COLUMNS = ("component", "class", "on_chip", "area_um2", "area_units", "area_per", "area_source",
+                     "leakage_mw", "leakage_units", "leakage_per", "leakage_source")
+
+
+def footprint_rows(result) -> list[dict]:
+    """One row per component: its area and leakage as used, the units they were multiplied by, their sources."""
+    classes = {c.name: c.cls for c in result.arch.components.values()}
+    return [{"component": n, "class": classes[n], "on_chip": not f.offchip, "area_um2": f.area_um2,
+             "area_units": f.area_units, "area_per": f.area_per, "area_source": f.area_source,
+             "leakage_mw": f.leakage_mw, "leakage_units": f.leakage_units, "leakage_per": f.leakage_per,
+             "leakage_source": f.leakage_source} for n, f in result.footprints.items()]
+
+
 def write_hardware_report(result, out: Path, summary: dict[str, Any]) -> None:
     """layers.csv, the PNG plots and report.html into ``out``."""
     rows = result.rows()
     write_csv(out / "layers.csv", rows, result.columns())
+    write_csv(out / "footprint.csv", footprint_rows(result), list(FOOTPRINT_COLUMNS))
     plots = plot_report(rows, result.components, out,
                         title=f"{summary.get('workload', '')} on {summary.get('arch', '')}")
     write_html(out / "report.html", summary, rows, [p.name for p in plots])

@@ -15,3 +15,8 @@ class BufferAttributes(AttributeModel):
 
 def buffer_actions() -> dict[str, ActionSpec]:
     return {"read_bit": ActionSpec("bit read"), "write_bit": ActionSpec("bit written")}
+
+
+def buffer_units(attrs: BufferAttributes) -> dict[str, float | None]:
+    """Footprint units of a buffer: the macro, its banks, its bits."""
+    return {"instance": 1.0, "bank": float(attrs.banks), "bit": float(attrs.capacity_bits)}

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ._fields import Count
-from .base import ActionSpec, AttributeModel, ComponentClass
+from .base import MAPPED, ActionSpec, AttributeModel, ComponentClass
 
 
 class AdcAttributes(AttributeModel):
@@ -22,3 +22,6 @@ class Adc(ComponentClass):
 
     def actions(self, attrs):
         return {"convert": ActionSpec("conversion (one column of one activated tile); latency per conversion slot")}
+
+    def footprint_units(self, attrs):
+        return {"instance": 1.0, "converter": MAPPED, "tile": MAPPED}

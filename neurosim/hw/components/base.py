@@ -5,7 +5,9 @@ An architecture is a list of components (Accelergy style). Each has a *class* (o
 pydantic model: extra keys forbidden, exact types, bounds), and an action table: per action an energy (pJ per
 action), a latency (cycles, or ns) and the source of the numbers. The class decides which actions exist and
 in what unit each is counted (per bit, per operand pair, per conversion, per pulse ...); the simulators count
-exactly that unit, so ``energy = sum(count x energy_pj)`` is the whole dynamic-energy model.
+exactly that unit, so ``energy = sum(count x energy_pj)`` is the whole dynamic-energy model. A component may also
+give its area and its leakage power per one of the units its class scales in (instance, lane, bank, bit, tile,
+converter ...): :mod:`neurosim.hw.footprint` multiplies them out.
 """
 from __future__ import annotations
 
@@ -14,7 +16,10 @@ from typing import Any, ClassVar, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Action", "Component", "ComponentClass", "FixedActions", "AttributeModel", "ActionSpec", "NoAttributes"]
+__all__ = ["Action", "Component", "ComponentClass", "FixedActions", "AttributeModel", "ActionSpec", "NoAttributes",
+           "PerUnit", "MAPPED"]
+
+MAPPED = None  # a footprint unit whose count the workload's mapping decides (crossbar tiles used), not the attributes
 
 
 class AttributeModel(BaseModel):
@@ -54,15 +59,25 @@ class Action:
 
 
 @dataclass(frozen=True)
+class PerUnit:
+    """An area (um^2) or leakage power (mW) of one ``per`` unit of a component, with its source."""
+
+    value: float
+    per: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Component:
-    """One component of an architecture: class, typed attributes, priced actions, leakage, device (crossbars)."""
+    """One component of an architecture: class, typed attributes, priced actions, area and leakage per unit,
+    device (crossbars)."""
 
     name: str
     cls: str
     attributes: Any  # the class's AttributeModel instance
     actions: Mapping[str, Action]
-    leakage_mw: float = 0.0
-    leakage_source: str = ""
+    area: PerUnit | None = None  # um^2 per unit
+    leakage: PerUnit | None = None  # mW per unit
     description: str = ""
     device: Any = None  # DeviceParams of a crossbar tile
     device_source: str = ""
@@ -101,11 +116,20 @@ class ComponentClass:
         """Attributes that name other components: attribute -> the classes the named component may have."""
         return {}
 
+    def footprint_units(self, attrs: Any) -> dict[str, float | None]:
+        """Units an area or leakage may be given per, with how many of them the component has (``MAPPED``: the
+        workload's mapping decides, e.g. crossbar tiles used)."""
+        return {"instance": 1.0}
+
 
 class FixedActions(ComponentClass):
-    """A class without attributes whose actions never change (the periphery units): ``ACTIONS`` = action -> unit."""
+    """A class without attributes whose actions never change (the periphery units): ``ACTIONS`` = action -> unit.
+    Crossbar periphery scales with the tiles used and with its lanes (one per tile column)."""
 
     ACTIONS: ClassVar[dict[str, str]] = {}
+
+    def footprint_units(self, attrs: Any) -> dict[str, float | None]:
+        return {"instance": 1.0, "lane": MAPPED, "tile": MAPPED}
 
     def actions(self, attrs: Any) -> dict[str, ActionSpec]:
         return {a: ActionSpec(unit) for a, unit in self.ACTIONS.items()}

@@ -1,7 +1,7 @@
 """Integrator + comparator readout (seed 003): analog sums over tiles and planes, one decision per column."""
 from __future__ import annotations
 
-from .base import FixedActions
+from .base import MAPPED, FixedActions
 
 
 class Comparator(FixedActions):
@@ -10,3 +10,6 @@ class Comparator(FixedActions):
     order = 13
     ACTIONS = {"integrate": "integrator sample (one column of one activated tile)",
                "decide": "comparator decision (one per sample and column)"}
+
+    def footprint_units(self, attrs):
+        return {"instance": 1.0, "column": MAPPED, "tile": MAPPED}

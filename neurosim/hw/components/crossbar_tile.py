@@ -17,7 +17,7 @@ from pydantic import Field
 
 from ...devices import MAX_N
 from ._fields import Count, Positive
-from .base import ActionSpec, AttributeModel, ComponentClass
+from .base import MAPPED, ActionSpec, AttributeModel, ComponentClass
 
 
 
@@ -69,3 +69,6 @@ class CrossbarTile(ComponentClass):
         if attrs.copy_of is not None:
             refs["copy_of"] = ("crossbar_tile",)
         return refs
+
+    def footprint_units(self, attrs):
+        return {"tile": MAPPED, "cell": MAPPED}

@@ -26,3 +26,6 @@ class Dram(ComponentClass):
     def actions(self, attrs):
         return {"read_bit": ActionSpec("bit read (whole words per access)"),
                 "write_bit": ActionSpec("bit written (whole words per access)")}
+
+    def footprint_units(self, attrs):
+        return {"instance": 1.0, "channel": float(attrs.channels)}

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from .base import AttributeModel, ComponentClass
+from .base import MAPPED, AttributeModel, ComponentClass
 
 
 class InputDriverAttributes(AttributeModel):
@@ -22,3 +22,6 @@ class InputDriver(ComponentClass):
     description = "row drivers of the crossbar tiles (binary, ternary, bit-serial or analog)"
     Attributes = InputDriverAttributes
     order = 11
+
+    def footprint_units(self, attrs):
+        return {"instance": 1.0, "row": MAPPED, "tile": MAPPED}

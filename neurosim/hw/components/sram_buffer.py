@@ -1,7 +1,7 @@
 """On-chip SRAM buffer: activations, batch-norm parameters, hidden weights or optimizer state, as placed."""
 from __future__ import annotations
 
-from ._buffer import BufferAttributes, buffer_actions
+from ._buffer import BufferAttributes, buffer_actions, buffer_units
 from .base import ComponentClass
 
 
@@ -14,3 +14,6 @@ class SramBuffer(ComponentClass):
 
     def actions(self, attrs):
         return buffer_actions()
+
+    def footprint_units(self, attrs):
+        return buffer_units(attrs)

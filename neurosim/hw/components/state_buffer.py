@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ._buffer import BufferAttributes, buffer_actions
+from ._buffer import BufferAttributes, buffer_actions, buffer_units
 from ._fields import Count
 from .base import ComponentClass
 
@@ -23,3 +23,6 @@ class StateBuffer(ComponentClass):
 
     def actions(self, attrs):
         return buffer_actions()
+
+    def footprint_units(self, attrs):
+        return buffer_units(attrs)

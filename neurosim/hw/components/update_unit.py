@@ -20,10 +20,13 @@ UPDATE_ACTIONS = {
 
 
 class UpdateAttributes(AttributeModel):
-    """Update kind and weights updated per cycle."""
+    """Update kind, weights updated per cycle, and which weights it writes back: only those whose state changed
+    (``changed``, DST's saving) or every weight it read (``all``, a plain read-modify-write). Time and energy are
+    both charged for that set; float kinds change every weight, so they write all."""
 
     kind: Literal["dst_fixed_point", "float_binarize", "float"]
     lanes: Count = 1
+    write_back: Literal["changed", "all"] = "changed"
 
 
 class UpdateUnit(ComponentClass):
@@ -34,3 +37,6 @@ class UpdateUnit(ComponentClass):
 
     def actions(self, attrs):
         return {a: ActionSpec(u) for a, u in UPDATE_ACTIONS[attrs.kind].items()}
+
+    def footprint_units(self, attrs):
+        return {"instance": 1.0, "lane": float(attrs.lanes)}

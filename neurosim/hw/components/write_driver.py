@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from .base import ActionSpec, AttributeModel, ComponentClass
+from .base import MAPPED, ActionSpec, AttributeModel, ComponentClass
 
 
 class WriteDriverAttributes(AttributeModel):
@@ -19,3 +19,6 @@ class WriteDriver(ComponentClass):
     def actions(self, attrs):
         return {"pulse": ActionSpec("write pulse (one device, one pulse); latency per write-driver cycle",
                                     device=("energy", "latency"), device_energy=True)}
+
+    def footprint_units(self, attrs):
+        return {"instance": 1.0, "tile": MAPPED}
