@@ -25,7 +25,12 @@ def _overrides(args: argparse.Namespace):
     from .pipeline import Overrides
 
     return Overrides(method=args.method, N=args.N, epochs=args.epochs, batch=args.batch, seed=args.seed,
-                     lr_start=args.lr_start, lr_fin=args.lr_fin)
+                     lr_start=args.lr_start, lr_fin=args.lr_fin, sets=_sets(args, "workload"))
+
+
+def _sets(args: argparse.Namespace, target: str) -> tuple:
+    """The ``--set`` overrides of the workload or of the architecture."""
+    return tuple(o for o in args.sets if o.target == target)
 
 
 def _progress(args: argparse.Namespace) -> bool:
@@ -54,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .hw.arch import load_arch
     from .pipeline.runs import eval_run, topology_run, train_run
 
-    arch = load_arch(args.arch)
+    arch = load_arch(args.arch, _sets(args, "arch"))
     if args.ideal_devices and not arch.is_crossbar:
         raise ValueError(f"--ideal-devices: applies to crossbar architectures only ({arch.name} is digital)")
     if str(args.workload).endswith(".csv"):
@@ -68,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                              f"the network from the model's own workload (method, N, seed); these do not apply")
         workload = args.workload_given  # only the data split is taken from it
         s, out = eval_run(args.eval, arch, workload, args.data, args.out, ideal_devices=args.ideal_devices,
-                          force=args.force)
+                          force=args.force, sets=_sets(args, "workload"))
     else:
         s, out = train_run(args.workload, _overrides(args), args.data, args.out, arch=arch, resume=args.resume,
                            progress=_progress(args), ideal_devices=args.ideal_devices, force=args.force)
@@ -83,13 +88,36 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from .hw.arch import load_arch
     from .pipeline.runs import eval_run
 
-    arch = load_arch(args.arch)
+    arch = load_arch(args.arch, _sets(args, "arch"))
     s, out = eval_run(args.model, arch, args.workload, args.data, args.out, split=args.split, batch=args.batch,
-                      name=args.split, force=args.force)
+                      name=args.split, force=args.force, sets=_sets(args, "workload"))
     print(f"{s['workload']} method={s['method']} on {arch.name}: {args.split} accuracy "
           f"{100 * s['accuracy'][args.split]:.2f} % over {s['samples']} samples")
     _print(hardware_lines(s, out / "layers.csv") + [f"  report: {out}"])
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .explore.sweep import run_sweep
+    from .explore.sweep.report import table_lines
+
+    df = run_sweep(args.file, out=args.out, workers=args.workers, scheduler=args.scheduler, sets=args.sets,
+                   data=args.data, retries=args.retries, log=None if args.quiet else _stderr, table=False,
+                   plots=args.plots)
+    out = Path(df.attrs["out"])
+    _print(table_lines(df) + [f"  sweep: {out} (sweep.csv" + (", pareto*" if (out / "pareto.csv").exists() else "")
+                              + ", points/<hash>/)"])
+    failures = df.attrs.get("failures") or {}
+    if failures:
+        first = next(iter(failures.values()))
+        print(f"neurosim: error: {len(failures)} point(s) failed (first: {first}); the others are recorded, run "
+              f"the sweep again to retry the failed ones", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -129,6 +157,19 @@ def check_flags(args: argparse.Namespace) -> None:
         if names:
             raise ValueError(f"{', '.join(_flag(n) for n in names)}: {why}")
 
+    from .schema.overrides import parse_sets
+
+    args.sets = parse_sets(getattr(args, "set", None))
+    arch_sets = [o.flag for o in args.sets if o.target == "arch"]
+    if args.command == "train" and arch_sets:
+        raise ValueError(f"{', '.join(arch_sets)}: train has no architecture (use neurosim run --arch ARCH)")
+    if args.command == "sweep":
+        for name in ("workers", "retries"):
+            v = getattr(args, name, None)
+            if v is not None and v < 0:
+                raise ValueError(f"--{name}: must be an integer >= 0 (got {v})")
+        if args.scheduler is not None and args.workers is not None:
+            refuse(["workers"], "starts a local cluster; with --scheduler the points run on that cluster's workers")
     for name in ("batch", "epochs"):
         v = getattr(args, name, None)
         if v is not None and v < 1:
@@ -145,6 +186,10 @@ def check_flags(args: argparse.Namespace) -> None:
             refuse(_given(args, (*_TRAINING, "eval", "ideal_devices", "data")),
                    "does not apply to a topology CSV (random operands, inference only; it takes --arch, --batch, "
                    "--density, --seed, --out, --force)")
+            w_sets = [o.flag for o in args.sets if o.target == "workload"]
+            if w_sets:
+                raise ValueError(f"{', '.join(w_sets)}: does not apply to a topology CSV (it has no workload keys; "
+                                 f"--set arch.* applies)")
         else:
             refuse(_given(args, _TOPOLOGY_ONLY), "applies to topology CSV workloads only")
         if args.eval:
@@ -178,14 +223,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _repeated(argv: list[str]) -> str | None:
-    """The first option given twice (the later would silently win), if any; ``--mirror`` may repeat."""
+    """The first option given twice (the later would silently win), if any; ``--mirror`` and ``--set`` may repeat."""
     seen: set[str] = set()
     for a in argv:
         if a == "--":
             break
         if a.startswith("--"):
             name = a.split("=", 1)[0]
-            if name in seen and name != "--mirror":
+            if name in seen and name not in ("--mirror", "--set"):
                 return name
             seen.add(name)
     return None
@@ -208,6 +253,16 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in the report directory")
     p.add_argument("--force", action="store_true", help="replace an earlier report in the report directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_set(p)
+
+
+_SET_HELP = ("override any workload or architecture key, as if the file said it (repeatable): workload.N=3, "
+             "workload.activation.r=0.7, workload.train.lr_start=1e-3, arch.pe_array.lanes=512, "
+             "arch.pe_array.actions.xnor.energy_pj=0.004, arch.clock_mhz=500; VALUE is YAML")
+
+
+def _add_set(p: argparse.ArgumentParser, what: str = _SET_HELP) -> None:
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help=what)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -238,7 +293,25 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--data", help="dataset folder (default: $NEUROSIM_DATA, then the cache)")
     sim.add_argument("--out", help="report directory (default: reports/<run-id>-<arch>-<split>/)")
     sim.add_argument("--force", action="store_true", help="replace an earlier report in the report directory")
+    _add_set(sim, "override an architecture key (arch.pe_array.lanes=512), or the data split of the model's "
+                  "workload (workload.dataset.test=[0, 500], workload.train.eval_batch=200); repeatable")
     sim.set_defaults(func=cmd_simulate)
+    sw = sub.add_parser("sweep", help="run a sweep file's design points (shared trainings, Dask), write sweep.csv and "
+                                      "the Pareto fronts")
+    sw.add_argument("file", help="sweep YAML (base, axes, metrics, objectives; see workloads/sweep_lanes.yaml)")
+    sw.add_argument("--out", help="sweep folder (default: reports/sweeps/<name>/); finished points there are kept")
+    sw.add_argument("--workers", type=int,
+                    help="local worker processes, one thread each (default: one per core; 0: in this process)")
+    sw.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run on an existing Dask cluster (e.g. tcp://host:8786) instead of local workers")
+    sw.add_argument("--retries", type=int, default=2, help="retries of a task that fails (default 2)")
+    sw.add_argument("--data", help="dataset folder (default: $NEUROSIM_DATA, then the cache)")
+    sw.add_argument("--plots", action="store_true",
+                    help="also write each training point's per-layer PNG plots (off by default: they cost more than "
+                         "the simulation of a small network)")
+    sw.add_argument("--quiet", action="store_true", help="no progress lines")
+    _add_set(sw, "override a key of the sweep's base (not an axis key), as --set of neurosim run; repeatable")
+    sw.set_defaults(func=cmd_sweep)
     rep = sub.add_parser("reproduce", help="reproduce a table of the seed papers with the simulator")
     rep.add_argument("table", choices=["gxnor-table2", "dst-tables", "crossbar-table1", "binary-crossbar"])
     rep.add_argument("--trained", action="store_true",

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Mapping, NoReturn
+from typing import Annotated, Any, Mapping, NoReturn, Sequence
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -633,8 +633,11 @@ def _check_crossbar_params(ctx: _Ctx, arch: Architecture) -> None:
                                "added digitally)")
 
 
-def load_arch(path: str | Path) -> Architecture:
-    """Load and validate an architecture YAML (a path, or a shipped name such as 'gxnor' or 'crossbar_dst')."""
+def load_arch(path: str | Path, overrides: Sequence[Any] = ()) -> Architecture:
+    """Load and validate an architecture YAML (a path, or a shipped name such as 'gxnor' or 'crossbar_dst').
+
+    ``overrides``: ``--set arch.KEY=VALUE`` edits (:mod:`neurosim.schema.overrides`) of the parsed file, validated
+    as if the file said them; the architecture's ``source_file`` then names the file and its overrides."""
     given = path
     path = find_arch(path)
     ctx = _Ctx(str(path))
@@ -642,6 +645,21 @@ def load_arch(path: str | Path) -> Architecture:
         raise ArchError(f"unknown architecture {str(given)!r}; shipped: {', '.join(p.stem for p in shipped_archs())} "
                         f"(or give the path of a YAML file)")
     doc = read_yaml_mapping(path, ctx.fail, tuple(ArchitectureFile.model_fields))
+    if overrides:
+        from ..schema.overrides import ArchKeys, edit_arch
+
+        keys = ArchKeys(top=_keys(ArchitectureFile), component=_keys(ComponentFile), action=_keys(ActionFile),
+                        nested={"placement": tuple(PLACEMENT_CLASSES), "cpu": _keys(CpuFile)})
+        return edit_arch(doc, overrides, str(path), lambda d, label: _from_doc(ctx, d, label), keys)
+    return _from_doc(ctx, doc, str(path))
+
+
+def _keys(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(f.alias or n for n, f in model.model_fields.items())
+
+
+def _from_doc(ctx: _Ctx, doc: Any, source: str) -> Architecture:
+    """Validate a parsed architecture mapping (errors name ``ctx.file``) into an Architecture from ``source``."""
     top = ctx.model(ArchitectureFile, doc, "")
     if (top.clock_hz is None) == (top.clock_mhz is None):
         ctx.fail("clock_hz", "give exactly one of clock_hz or clock_mhz (a number > 0)")
@@ -658,7 +676,7 @@ def load_arch(path: str | Path) -> Architecture:
     placement = _parse_placement(ctx, top.placement, comps)
     cpu = Cpu(top.cpu.name, top.cpu.power_w, top.cpu.source) if top.cpu is not None else None
     arch = Architecture(name=top.name, clock_hz=float(clock), technology=top.technology,
-                        components=MappingProxyType(comps), placement=placement, source_file=str(path),
+                        components=MappingProxyType(comps), placement=placement, source_file=source,
                         description=top.description, double_buffering=top.double_buffering,
                         clock_source=top.clock_source, cpu=cpu)
     _check_crossbar_params(ctx, arch)

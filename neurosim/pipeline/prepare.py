@@ -15,6 +15,7 @@ from ..data import DATASETS, Dataset, load_dataset
 from ..devices import DeviceSpec
 from ..devices import MAX_N
 from ..names import DST_METHODS, METHOD_NAMES, Method as MethodName
+from ..schema.overrides import Override, split_targets
 from ..schema.workload import Workload, WorkloadError, load_workload
 from ..spec import parse_network
 from .guard import check_fits, estimate_training
@@ -26,7 +27,8 @@ REPORTS_DIR = Path("reports")
 
 @dataclass
 class Overrides:
-    """Command-line overrides of a workload's settings (None: keep the workload's)."""
+    """Command-line overrides of a workload's settings (None: keep the workload's); ``sets``: the ``--set KEY=VALUE``
+    overrides of any workload or architecture key (:mod:`neurosim.schema.overrides`)."""
 
     method: str | None = None
     N: int | None = None
@@ -35,6 +37,20 @@ class Overrides:
     seed: int | None = None
     lr_start: float | None = None
     lr_fin: float | None = None
+    sets: tuple[Override, ...] = ()
+
+    @property
+    def workload_sets(self) -> tuple[Override, ...]:
+        return split_targets(self.sets)[0]
+
+    @property
+    def arch_sets(self) -> tuple[Override, ...]:
+        return split_targets(self.sets)[1]
+
+
+# the flag -> the --set key that says the same (both given is an error)
+_FLAG_KEYS = {"method": "method", "N": "N", "epochs": "train.epochs", "batch": "train.batch", "seed": "seed",
+              "lr_start": "train.lr_start", "lr_fin": "train.lr_fin"}
 
 
 @dataclass
@@ -70,7 +86,9 @@ def prepare(workload: str | Path | Workload, ov: Overrides | None = None, data_d
     """
     ov = ov or Overrides()
     numba_threads_setting()  # a bad NEUROSIM_NUMBA_THREADS is an error before anything is built
-    w = workload if isinstance(workload, Workload) else load_workload(workload)
+    if isinstance(workload, Workload) and ov.workload_sets:
+        raise ValueError(f"{ov.workload_sets[0].flag}: the workload is already built; give its file to apply --set")
+    w = workload if isinstance(workload, Workload) else load_workload(workload, ov.workload_sets)
     check_overrides(ov, w)
     if data_dir is not None and DATASETS.get(w.dataset.get("name"), None) is not None \
             and DATASETS[w.dataset["name"]].kind == "sklearn":
@@ -110,6 +128,11 @@ def check_overrides(ov: Overrides, w: Workload) -> None:
     """Command-line overrides are checked on their own, so a bad one is named as the flag, not as the workload."""
     def bad(flag: str, msg: str) -> None:
         raise ValueError(f"{flag}: {msg}")
+
+    for name, key in _FLAG_KEYS.items():
+        both = [o for o in ov.workload_sets if ".".join(o.parts[1:]) == key]
+        if getattr(ov, name) is not None and both:
+            bad(f"--{name.replace('_', '-')} and {both[0].flag}", f"both set {key}; give one")
 
     if ov.method is not None and ov.method not in METHOD_NAMES:
         bad("--method", f"got {ov.method!r}; allowed: {', '.join(METHOD_NAMES)}")

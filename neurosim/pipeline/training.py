@@ -3,13 +3,14 @@ summary.json, layers.csv (counts.csv with hardware), model.npz and the hardware 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import statistics
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -19,19 +20,33 @@ from ..core.optim import make_optimizer
 from ..core.runtime import thread_settings
 from ..core.train import TrainResult, load_checkpoint, train
 from ..events import ObserverGroup
+from ..fileio import atomic_open
+from ..hw.arch import Architecture
 from ..names import DST_METHODS
 from ..report.files import write_csv, write_json
+from ..report.hardware import write_html
+from ..schema.overrides import content_digest, is_override_label
 from .config import config_diff, config_hash, run_config
 from .hardware import HardwareRun
 from .model_file import save_model
 from .outputs import claim, publish
 from .prepare import Prepared
 
-__all__ = ["train_and_report"]
+__all__ = ["train_and_report", "resolved_config"]
+
+
+def resolved_config(p: Prepared, arch: Architecture | None) -> dict[str, Any]:
+    """The run's resolved configuration (:func:`run_config`); an architecture changed by ``--set`` is identified by
+    its validated content, since its file no longer says what it is."""
+    config = run_config(p, arch)
+    if arch is not None and is_override_label(arch.source_file):
+        config["arch"] = {"name": arch.name, "content_sha256": content_digest(arch)}
+    return config
 
 
 def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: bool = True, observers=(),
-                     log=None, hardware: "HardwareRun | None" = None, force: bool = False) -> dict[str, Any]:
+                     log=None, hardware: "HardwareRun | None" = None, force: bool = False,
+                     more_hardware: Sequence[tuple[HardwareRun, Path]] = (), plots: bool = True) -> dict[str, Any]:
     """Train with the counting observer (plus any others), then write summary.json, layers.csv, model.npz.
 
     With ``hardware``, its observer sees every training batch and the test-set inference, and the hardware
@@ -39,18 +54,28 @@ def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: boo
     is claimed first (:func:`~neurosim.pipeline.outputs.claim`: never another run's report unless ``force``) and
     the report is published as a unit; ``resume`` continues the folder's checkpoint only if it was written by this
     very configuration, and a finished run is not trained again (its summary is returned, marked ``nothing_to_do``).
+
+    ``more_hardware``: (hardware run, folder) pairs of further architectures that watch the same training (one
+    training, one report per architecture, each in its own folder, as if it had been trained alone on it); their
+    summaries are returned under ``summary["more_hardware"]`` (a list in the same order). Not with ``resume``.
+    ``plots=False``: the hardware report without its PNG plots (a sweep's points: the plots cost more than the
+    simulation of a small network).
     """
     out = Path(out)
-    config = run_config(p, hardware.arch if hardware is not None else None)
-    claim(out, force=force, resume=resume)
+    config = resolved_config(p, hardware.arch if hardware is not None else None)
+    more = [(h, Path(f)) for h, f in more_hardware]
+    if more and resume:
+        raise ValueError("--resume: a training watched by several architectures is not resumable; run it again")
+    for f in [out, *(f for _, f in more)]:
+        claim(f, force=force, resume=resume)
     ck = out / "checkpoint.npz"
     if resume:
         done = _check_resume(ck, out, config, p.cfg.epochs)
         if done is not None:
             return done
     counter = CountingObserver()
-    if hardware is not None:
-        observers = (*observers, hardware.timed)
+    hws = ([hardware] if hardware is not None else []) + [h for h, _ in more]
+    observers = (*observers, *(h.timed for h in hws))
     observer = ObserverGroup([counter, *observers]) if observers else counter
     fresh = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
@@ -66,8 +91,7 @@ def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: boo
     d = p.data
     acc = {"train": p.net.accuracy(d.x_train, d.y_train, p.cfg.eval_batch),
            "validation": p.net.accuracy(d.x_val, d.y_val, p.cfg.eval_batch),
-           "test": p.net.accuracy(d.x_test, d.y_test, p.cfg.eval_batch,
-                                  observer=hardware.timed if hardware is not None else None)}
+           "test": p.net.accuracy(d.x_test, d.y_test, p.cfg.eval_batch, observer=_group(h.timed for h in hws))}
     m = p.method
     summary = {
         "workload": p.workload.name, "workload_file": p.workload.source, "network": p.workload.network,
@@ -89,20 +113,59 @@ def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: boo
         "config_hash": config_hash(config), "config": config, "threads": thread_settings(),
         "neurosim_version": __version__, "python": platform.python_version(),
     }
+    extra = []
+    for h, folder in more:  # each further architecture: the same training summary, its own configuration
+        c = resolved_config(p, h.arch)
+        s = dict(summary, config_hash=config_hash(c), config=c)
+        s.update(h.summary(res.train_seconds))
+        extra.append((h, folder, s, c))
     if hardware is not None:
         summary.update(hardware.summary(res.train_seconds))
+    # one set of weights for every architecture: saved once (with the training's configuration), linked elsewhere
+    model_config = resolved_config(p, None) if extra else config
+    publish(out, _writer(p, counter, hardware, summary, model_config, plots))
+    for h, folder, s, c in extra:
+        publish(folder, _writer(p, counter, h, s, model_config, plots, model_from=out / "model.npz"))
+    if extra:
+        summary = dict(summary, more_hardware=[s for _, _, s, _ in extra])
+    return summary
 
+
+def _group(observers) -> Any:
+    obs = list(observers)
+    return None if not obs else obs[0] if len(obs) == 1 else ObserverGroup(obs)
+
+
+def _writer(p: Prepared, counter: CountingObserver, hardware: "HardwareRun | None", summary: dict[str, Any],
+            config: dict[str, Any], plots: bool = True, model_from: Path | None = None):
+    """Writes one report folder: the counts, the hardware report (if any), the model (or a link to ``model_from``,
+    the same weights in another report) and the summary."""
     def write(folder: Path) -> None:
         if hardware is not None:
             write_csv(folder / "counts.csv", counter.rows(), CSV_COLUMNS)
-            hardware.write(folder, summary)
+            if plots:
+                hardware.write(folder, summary)
+            else:  # the report's table and page, without the plots
+                rows = hardware.result.rows()
+                write_csv(folder / "layers.csv", rows, hardware.result.columns())
+                write_html(folder / "report.html", summary, rows, [])
         else:
             write_csv(folder / "layers.csv", counter.rows(), CSV_COLUMNS)
-        save_model(folder / "model.npz", p, config)
+        if model_from is None:
+            save_model(folder / "model.npz", p, config)
+        else:
+            _link(model_from, folder / "model.npz")
         write_json(folder / "summary.json", summary)
+    return write
 
-    publish(out, write)
-    return summary
+
+def _link(src: Path, dst: Path) -> None:
+    """``dst`` is ``src`` (a hard link; a copy where links are not possible)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        with atomic_open(dst, "wb") as fh, open(src, "rb") as fin:
+            shutil.copyfileobj(fin, fh)
 
 
 def _check_resume(ck: Path, out: Path, config: dict[str, Any], epochs: int) -> dict[str, Any] | None:

@@ -13,11 +13,12 @@ The ``network`` spec is parsed by :func:`neurosim.spec.parse_network`; the ``dat
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -29,11 +30,13 @@ from ..names import DST_METHODS, PLAIN_NAME_HELP, Method as MethodName, is_plain
 from ..core.optim import OPTIMIZERS
 from ..core.quant import ACTIVATIONS, WINDOWS
 from ..spec import SpecError, parse_network
+from ..data import _KEYS as DATASET_KEYS  # the keys load_dataset accepts
 from .errors import describe
+from .overrides import Override, WorkloadKeys, edit_workload, override_label
 from .yaml_io import read_yaml_mapping
 
-__all__ = ["WORKLOAD_DIR", "Workload", "WorkloadError", "WorkloadFile", "load_workload", "resolve_workload_path",
-           "workload_from_dict"]
+__all__ = ["WORKLOAD_DIR", "WORKLOAD_KEYS", "Workload", "WorkloadError", "WorkloadFile", "load_workload",
+           "resolve_workload_path", "workload_from_dict", "workload_with"]
 
 
 
@@ -132,6 +135,11 @@ class WorkloadFile(_Strict):
         return {"kind": v} if isinstance(v, str) else v
 
 
+WORKLOAD_KEYS = WorkloadKeys(top=tuple(WorkloadFile.model_fields), nested={
+    "activation": tuple(ActivationFile.model_fields), "dst": tuple(DstFile.model_fields),
+    "train": tuple(TrainFile.model_fields), "dataset": tuple(DATASET_KEYS)})  # what --set workload.* may name
+
+
 @dataclass
 class Workload:
     """A validated workload, in the plain form the run code uses (dicts of the keys the file set)."""
@@ -173,12 +181,23 @@ def _exists(p: Path) -> bool:
         return False
 
 
-def load_workload(path: str | Path) -> Workload:
-    """Read and validate a workload file (a path, or a name in workloads/)."""
+def load_workload(path: str | Path, overrides: Sequence[Override] = ()) -> Workload:
+    """Read and validate a workload file (a path, or a name in workloads/).
+
+    ``overrides``: ``--set workload.KEY=VALUE`` edits of the file's raw mapping, validated as if the file said them
+    (:mod:`neurosim.schema.overrides`); the workload's ``source`` then names the file and its overrides."""
     path = resolve_workload_path(path)
     src = str(path)
     raw = read_yaml_mapping(path, _failer(src), tuple(WorkloadFile.model_fields))
-    return workload_from_dict(raw, src)
+    return workload_with(raw, src, overrides)
+
+
+def workload_with(raw: dict[str, Any], src: str, overrides: Sequence[Override] = ()) -> Workload:
+    """A workload mapping (as read from ``src``) with ``--set`` overrides applied to it, validated."""
+    if not overrides:
+        return workload_from_dict(raw, src)
+    w = edit_workload(raw, overrides, src, workload_from_dict, WORKLOAD_KEYS)
+    return dataclasses.replace(w, source=override_label(src, overrides))
 
 
 def _failer(src: str):
