@@ -33,8 +33,14 @@ def resolved_workload(p: Prepared) -> dict[str, Any]:
 
 
 def _arch_identity(arch: Architecture | None) -> dict[str, str] | None:
+    """Name and file hash of an architecture; one changed by ``--set`` is identified by its validated content, since
+    its file no longer says what it is."""
     if arch is None:
         return None
+    from ..schema.overrides import content_digest, is_override_label
+
+    if is_override_label(arch.source_file):
+        return {"name": arch.name, "content_sha256": content_digest(arch)}
     try:
         digest = hashlib.sha256(Path(arch.source_file).read_bytes()).hexdigest()[:16]
     except OSError:

@@ -75,8 +75,8 @@ class HardwareRun:
         self.result = self.observer.finish()
         return hardware_summary(self.result, self.arch, self.seconds, train_seconds)
 
-    def write(self, out: Path, summary: dict[str, Any]) -> None:
-        write_hardware_report(self.result, out, summary)
+    def write(self, out: Path, summary: dict[str, Any], plots: bool = True) -> None:
+        write_hardware_report(self.result, out, summary, plots=plots)
 
 
 class _Timed:

@@ -24,8 +24,6 @@ from ..fileio import atomic_open
 from ..hw.arch import Architecture
 from ..names import DST_METHODS
 from ..report.files import write_csv, write_json
-from ..report.hardware import write_html
-from ..schema.overrides import content_digest, is_override_label
 from .config import config_diff, config_hash, run_config
 from .hardware import HardwareRun
 from .model_file import save_model
@@ -36,12 +34,9 @@ __all__ = ["train_and_report", "resolved_config"]
 
 
 def resolved_config(p: Prepared, arch: Architecture | None) -> dict[str, Any]:
-    """The run's resolved configuration (:func:`run_config`); an architecture changed by ``--set`` is identified by
-    its validated content, since its file no longer says what it is."""
-    config = run_config(p, arch)
-    if arch is not None and is_override_label(arch.source_file):
-        config["arch"] = {"name": arch.name, "content_sha256": content_digest(arch)}
-    return config
+    """The run's resolved configuration (:func:`run_config`; an architecture changed by ``--set`` is identified by
+    its validated content there)."""
+    return run_config(p, arch)
 
 
 def train_and_report(p: Prepared, out: Path, resume: bool = False, progress: bool = True, observers=(),
@@ -143,12 +138,7 @@ def _writer(p: Prepared, counter: CountingObserver, hardware: "HardwareRun | Non
     def write(folder: Path) -> None:
         if hardware is not None:
             write_csv(folder / "counts.csv", counter.rows(), CSV_COLUMNS)
-            if plots:
-                hardware.write(folder, summary)
-            else:  # the report's table and page, without the plots
-                rows = hardware.result.rows()
-                write_csv(folder / "layers.csv", rows, hardware.result.columns())
-                write_html(folder / "report.html", summary, rows, [])
+            hardware.write(folder, summary, plots=plots)
         else:
             write_csv(folder / "layers.csv", counter.rows(), CSV_COLUMNS)
         if model_from is None:

@@ -61,14 +61,14 @@ def footprint_rows(result) -> list[dict]:
              "leakage_source": f.leakage_source} for n, f in result.footprints.items()]
 
 
-def write_hardware_report(result, out: Path, summary: dict[str, Any]) -> None:
-    """layers.csv, the PNG plots and report.html into ``out``."""
+def write_hardware_report(result, out: Path, summary: dict[str, Any], plots: bool = True) -> None:
+    """layers.csv, footprint.csv, the PNG plots (unless ``plots`` is False: sweeps skip them) and report.html."""
     rows = result.rows()
     write_csv(out / "layers.csv", rows, result.columns())
     write_csv(out / "footprint.csv", footprint_rows(result), list(FOOTPRINT_COLUMNS))
-    plots = plot_report(rows, result.components, out,
-                        title=f"{summary.get('workload', '')} on {summary.get('arch', '')}")
-    write_html(out / "report.html", summary, rows, [p.name for p in plots])
+    pngs = plot_report(rows, result.components, out,
+                       title=f"{summary.get('workload', '')} on {summary.get('arch', '')}") if plots else []
+    write_html(out / "report.html", summary, rows, [p.name for p in pngs])
 
 
 def write_html(path: Path, summary: dict[str, Any], rows: list[dict], plots: list[str]) -> None:
