@@ -16,7 +16,8 @@ from numba import njit
 from .crossbar import CrossbarParams
 from ..devices import state_to_levels
 
-__all__ = ["ReadTiming", "ReadCounts", "input_planes", "read_counts", "update_pulses", "line_sums"]
+__all__ = ["ReadTiming", "ReadCounts", "input_planes", "read_counts", "update_pulses", "line_sums",
+           "sliced_state_conductance"]
 
 
 @dataclass(frozen=True)
@@ -142,34 +143,64 @@ def _tile_activity(driven, in_lines):
 
 
 def read_counts(driven: np.ndarray, v2: np.ndarray | None, line_g: np.ndarray, n_out: int, in_lines: int,
-                out_lines: int, adcs_per_tile: int, readout: str, timing: ReadTiming) -> ReadCounts:
+                out_lines: int, adcs_per_tile: int, readout: str, timing: ReadTiming, slices: int = 1) -> ReadCounts:
     """Count one read: ``driven`` (P, B, n) rows per plane (``v2``: their V^2 factors, None: 1 where driven);
-    ``line_g`` (n,) conductance summed along each input line (S); tiles of ``in_lines`` inputs x ``out_lines``
-    outputs; ``adcs_per_tile`` ADCs per tile; ``timing`` the seconds of each step."""
+    ``line_g`` (n,) conductance summed along each input line (S), every slice of a weight included; ``n_out``
+    outputs of ``slices`` physical columns each (weight slicing; 1: one column per output); tiles of ``in_lines``
+    inputs x ``out_lines`` physical columns; ``adcs_per_tile`` ADCs per tile; ``timing`` the seconds of each step.
+    Each output's partial sums (activated planes x row tiles x slices) are recombined by shift-adds."""
     P, B, n = driven.shape
-    ct = -(-n_out // out_lines)
+    cols = n_out * slices  # physical columns the outputs use
+    ct = -(-cols // out_lines)
     act, drives = _tile_activity(np.ascontiguousarray(driven).view(np.uint8), int(in_lines))  # act: (P, B, row tiles)
     n_act = int(act.sum())
     per_sample = act.sum(axis=(0, 2))  # activated row tiles x planes per sample (partial sums per column)
     planes_b = act.any(axis=2).sum(axis=0)  # active planes per sample
     c = ReadCounts(array_reads=n_act * ct, row_drives=int(drives.sum()))
-    c.cell_reads = c.row_drives * n_out
+    c.cell_reads = c.row_drives * cols
     v2_lines = drives.astype(np.float64) if v2 is None else v2.sum(axis=(0, 1))
     c.cell_siemens = float(v2_lines @ line_g)
     c.tile_slots = n_act * ct * in_lines * out_lines
     t = planes_b * timing.read
     if readout == "adc":
-        c.conversions = n_act * n_out
-        c.partial_sum_adds = n_out * int(np.maximum(per_sample - 1, 0).sum())
-        slots = -(-min(out_lines, n_out) // adcs_per_tile)
-        levels = np.ceil(np.log2(np.maximum(per_sample, 1)))
+        c.conversions = n_act * cols
+        sums = per_sample * slices  # partial sums per output and read
+        c.partial_sum_adds = n_out * int(np.maximum(sums - 1, 0).sum())
+        slots = -(-min(out_lines, cols) // adcs_per_tile)
+        levels = np.ceil(np.log2(np.maximum(sums, 1)))
         t = t + planes_b * slots * timing.conversion + levels * timing.add
     else:
-        c.integrations = n_act * n_out
+        c.integrations = n_act * cols
         c.comparator_decisions = B * n_out
         t = t + timing.integration + timing.decision
     c.sample_seconds = t.astype(np.float64)
     return c
+
+
+@njit(cache=True)
+def _digit_conductance(levels, cell_bits, slices, g_min, g_range):
+    """Summed conductance of the ``slices`` devices that hold each level in base 2^cell_bits digits, each device
+    at G_min + digit / (2^cell_bits - 1) x (G_max - G_min) (DNN+NeuroSim Chip.cpp LoadInWeightData)."""
+    base = 1 << cell_bits
+    out = np.zeros(levels.size)
+    for i in range(levels.size):
+        v = int(levels[i])
+        g = 0.0
+        for _ in range(slices):
+            g += g_min + (v % base) / (base - 1) * g_range
+            v //= base
+        out[i] = g
+    return out
+
+
+def sliced_state_conductance(N: int, mapping: str, cell_bits: int, slices: int, g_min: float,
+                             g_range: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per state index 0..2^N: the summed conductance of the devices that hold it on sliced cells (G+ side,
+    G- side; the G- side is None for the reference mapping, whose reference column is not sliced)."""
+    lp, ln = state_to_levels(np.arange(2 ** N + 1), N, mapping)
+    gp = _digit_conductance(np.asarray(lp, np.int64), cell_bits, slices, g_min, g_range)
+    gn = None if ln is None else _digit_conductance(np.asarray(ln, np.int64), cell_bits, slices, g_min, g_range)
+    return gp, gn
 
 
 def update_pulses(new_states: np.ndarray, transitions: np.ndarray, N: int, mapping: str, pulses_per_state: int,

@@ -1,12 +1,17 @@
 """An imported topology as a source of operands: a SCALE-Sim topology CSV or a DNN+NeuroSim NetWork.csv run on
 seeded random ternary operands of a given density (inference, forward only), through the same hardware observer,
 engine and report as a training run (crossbars hold the ternary weights as N = 1 DST states, conv layers unrolled
-onto the arrays)."""
+onto the arrays). Two crossbar cases draw wider operands, as the macro consumes them: a tile that slices its
+weights over columns (``cell_bits``) holds random states of its whole weight space Z_N (N + 1 bits, e.g. 8-bit
+weights on DNN+NeuroSim's macro), and a ``bit_serial`` input driver gets unsigned integer codes of its
+``input_bits`` (e.g. 8-bit activations over 8 read pulses); the zero pattern is the ternary draw's in both."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .. import __version__
 from ..events import LayerInfo, OperandRecord
@@ -55,11 +60,39 @@ def simulate_topology(path: Path, arch: Architecture, batch: int = 1, density: f
         raise ArchError(f"{path}: on {e}") from None
 
 
+def crossbar_operand_widths(arch: Architecture) -> tuple[int, int | None]:
+    """(weight space N of the operands, input code bits or None for ternary inputs) a topology run draws for a
+    crossbar: the tile's whole Z_N when it slices weights (cell_bits), else ternary (N = 1); unsigned codes of the
+    driver's input_bits for a bit_serial driver."""
+    tile = arch.crossbar()
+    N = arch.weight_space(tile)[0] if tile.attributes.cell_bits is not None else 1
+    drv = arch.component(tile.attributes.driver).attributes
+    return N, (drv.input_bits if drv.kind == "bit_serial" else None)
+
+
+def _widen(x: np.ndarray, w: np.ndarray, N: int, x_bits: int | None, seed: int):
+    """(x, w, w_step, states) of a crossbar topology layer: ternary draws, widened as the crossbar consumes them
+    (same zero patterns): x as unsigned codes 1..2^x_bits - 1 where nonzero, w as states of Z_N (nonzero weights
+    uniform over the other 2^N states)."""
+    rng = np.random.default_rng([seed, 0x5eed])
+    if x_bits is not None:
+        x = (np.abs(x) * rng.integers(1, 2 ** x_bits, size=x.shape)).astype(np.float32)
+    half = 2 ** (N - 1) if N >= 1 else 0
+    if N <= 1:
+        return x, w, 1.0, (w + 1).astype("int16") if N == 1 else (w > 0).astype("int16")
+    steps = rng.integers(1, half + 1, size=w.shape)
+    states = (half + np.sign(w) * steps).astype("int16")
+    return x, ((states - half) / half).astype(np.float32), 1.0 / half, states
+
+
 def _simulate(path: Path, arch: Architecture, layers: list[ImportedLayer], alphabet: OperandAlphabet, batch: int,
               density: float, seed: int, bits: WeightBits | None):
-    if arch.is_crossbar:  # ternary weights held as N = 1 DST states on the crossbar
-        infos = layer_infos(layers, 2, 2)
-        obs = HardwareObserver(arch, infos, batch, alphabet=alphabet, weight_N=1)
+    widths = None
+    if arch.is_crossbar:  # ternary weights held as N = 1 DST states on the crossbar, unless it consumes wider ones
+        widths = crossbar_operand_widths(arch)
+        N, x_bits = widths
+        infos = layer_infos(layers, N + 1, x_bits or 2)
+        obs = HardwareObserver(arch, infos, batch, alphabet=alphabet, weight_N=N)
     else:  # the operand widths the array's kind consumes (the method it serves)
         w_bits, a_bits = kind(arch.compute_array().kind).operand_bits
         infos = layer_infos(layers, w_bits, a_bits)
@@ -68,10 +101,22 @@ def _simulate(path: Path, arch: Architecture, layers: list[ImportedLayer], alpha
     t0 = time.perf_counter()
     for i, (l, info) in enumerate(zip(layers, infos)):
         x, w = random_operands(l, batch, density, "ternary", seed=seed + i)
+        w_step, states = 1.0, (w + 1).astype("int16")
+        if widths is not None and widths != (1, None):
+            x, w, w_step, states = _widen(x, w, widths[0], widths[1], seed + i)
         obs.observe(OperandRecord(layer=info, phase="forward", mode="eval", batch=0, batch_size=batch, x=x, w=w,
-                                  x_step=1.0, w_step=1.0, w_state=(w + 1).astype("int16")))
+                                  x_step=1.0, w_step=w_step, w_state=states))
     res = obs.finish()
     return res, layers, time.perf_counter() - t0
+
+
+def _operand_kind(arch: Architecture) -> str:
+    if not arch.is_crossbar or crossbar_operand_widths(arch) == (1, None):
+        return "random ternary"
+    N, x_bits = crossbar_operand_widths(arch)
+    w = f"weights: random states of Z_{N} ({N + 1} bits)" if N > 1 else "weights: random ternary"
+    x = f"inputs: random unsigned {x_bits}-bit codes" if x_bits else "inputs: random ternary"
+    return f"{x}, {w} (zero pattern of the ternary draw)"
 
 
 def topology_report(path: Path, arch: Architecture, out: Path, batch: int = 1, density: float = 0.5,
@@ -83,7 +128,7 @@ def topology_report(path: Path, arch: Architecture, out: Path, batch: int = 1, d
     res, layers, seconds = simulate_topology(path, arch, batch, density, seed)
     summary = {"workload": path.stem, "workload_file": str(path), "format": "topology csv",
                "network": to_spec_string(layers), "layers": len(layers), "macs_per_sample": total_macs(layers),
-               "batch": batch, "operands": {"kind": "random ternary", "density": density, "seed": seed},
+               "batch": batch, "operands": {"kind": _operand_kind(arch), "density": density, "seed": seed},
                "neurosim_version": __version__}
     summary.update(hardware_summary(res, arch, seconds, None))
 

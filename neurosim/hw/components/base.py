@@ -37,13 +37,15 @@ class ActionSpec:
     """An action a class offers: what one action is (its count unit), whether a file must price it, which of its
     numbers may be the word ``device`` (taken from the component's device: read time, pulse energy), whether its
     energy is device physics (cells, pulses) in the reports, and whether the device prices it outright (then it
-    is not in the file: e.g. the cells' V_read^2 G t_read)."""
+    is not in the file: e.g. the cells' V_read^2 G t_read), and whether the engine times it by its latency (False:
+the class times it from attributes, e.g. DRAM bandwidth and latency_ns, so a latency in the file is an error)."""
 
     unit: str
     required: bool = True
     device: tuple[str, ...] = ()  # subset of ("energy", "latency")
     device_energy: bool = False
     from_device: bool = False
+    timed: bool = True
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ class Dram(ComponentClass):
     order = 0
 
     def actions(self, attrs):
-        return {"read_bit": ActionSpec("bit read (whole words per access)"),
-                "write_bit": ActionSpec("bit written (whole words per access)")}
+        return {"read_bit": ActionSpec("bit read (whole words per access)", timed=False),
+                "write_bit": ActionSpec("bit written (whole words per access)", timed=False)}
 
     def footprint_units(self, attrs):
         return {"instance": 1.0, "channel": float(attrs.channels)}
