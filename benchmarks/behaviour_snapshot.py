@@ -5,7 +5,7 @@
 
 ``snap`` runs ``neurosim run`` on the digits default for every shipped architecture (and a few method/arch pairs),
 two topology CSVs, a one-epoch MNIST CNN on gxnor and crossbar_dst (with ``--data``), the reproductions that run in
-seconds and a short seed-004 self-training, and keeps summary.json, layers.csv and counts.csv with the wall-clock
+seconds and a short [TrainingItself] self-training, and keeps summary.json, layers.csv and counts.csv with the wall-clock
 fields removed. ``compare`` prints every number that differs (exactly; floats to 1e-12 relative) and exits 1 if any
 does. Used to show that a refactoring keeps behaviour: the numbers are deterministic for fixed seeds.
 """
@@ -110,7 +110,7 @@ def snap(path: Path, data: str | None, quick: bool) -> dict:
 
 
 def _self_training(data: str) -> dict:
-    """A short seed-004 self-training run (two decays, one noise level): accuracy, time, energy, counts."""
+    """A short [TrainingItself] self-training run (two decays, one noise level): accuracy, time, energy, counts."""
     sys.path.insert(0, str(REPO))
     from neurosim.explore.self_training import SelfTrainConfig, SelfTrainer, load_mnist_split
 

@@ -1,4 +1,4 @@
-"""One epoch of seed-004 crossbar self-training of 784-300-10 on 5,000 MNIST images (test-split images 0-4,999)
+"""One epoch of [TrainingItself] crossbar self-training of 784-300-10 on 5,000 MNIST images (test-split images 0-4,999)
 with full hardware accounting (every read, conversion, subtraction, filter, sign, write pulse and control op
 charged from arch_configs/crossbar_training_itself.yaml). Bar: under 30 s wall. Last line: one JSON object.
 

@@ -1,4 +1,4 @@
-"""The DST paper's shape: accuracy of `dst` on the MNIST MLP as the weight space Z_N grows (seed 000).
+"""The DST paper's shape: accuracy of `dst` on the MNIST MLP as the weight space Z_N grows ([DST]).
 Expected: the lowest accuracy at N = 0 (binary), better with N. Prints the table and a JSON last line.
 
     python benchmarks/n_sweep.py --data DIR [--Ns 0,1,2,3,4,5,6,7] [--epochs 10]

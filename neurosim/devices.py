@@ -116,7 +116,7 @@ class DeviceParams:
 
     @classmethod
     def mnsim2(cls, **overrides: Any) -> "DeviceParams":
-        """MNSIM 2.0 defaults incl. non-idealities: variation 1 %, stuck-at 0.1 % / 0.1 % (reference.md)."""
+        """MNSIM 2.0 defaults incl. non-idealities: variation 1 %, stuck-at 0.1 % / 0.1 % ([MNSIM2])."""
         base = dict(variation=0.01, stuck_on_rate=0.001, stuck_off_rate=0.001)
         return cls(**{**base, **overrides})
 
@@ -124,7 +124,7 @@ class DeviceParams:
     def neurosim_v14(cls, **overrides: Any) -> "DeviceParams":
         """DNN+NeuroSim V1.4 RRAM: Ron 100 kOhm, Roff 1.7 MOhm, Vread 0.55 V, 10 ns read, Vwrite 2 V.
 
-        The pulse width is not in reference.md; MNSIM's 10 ns is kept.
+        docs/references.md ([DNN+NeuroSim]) gives no V1.4 pulse width; MNSIM's 10 ns is kept.
         """
         base = dict(r_on_ohm=100e3, r_off_ohm=1.7e6, v_read=0.55, t_read_s=10e-9, v_write=2.0)
         return cls(**{**base, **overrides})
@@ -345,7 +345,7 @@ def line_conductance_sums(g_pos: Any, g_neg: Any, mapping: str = "differential",
     differential: G+ + G- of the line. reference (``g_neg`` = each row's reference device, broadcast over the
     columns, as :meth:`DeviceArray.read` returns it): a row holds its G devices plus its reference device once
     per tile of ``tile_cols`` columns (ceil(cols / tile_cols); None: once); a column holds its G devices only
-    (the reference column is no weight column). ``copy_tile_cols`` (seed 004's copy crossbar, whose rows are
+    (the reference column is no weight column). ``copy_tile_cols`` ([TrainingItself]'s copy crossbar, whose rows are
     these columns): differential as the columns; reference the column's G devices plus the mean reference
     conductance once per copy tile of ``copy_tile_cols`` columns (the copy's own references are not read here).
     """

@@ -29,13 +29,15 @@ class LayerInfo:
 
     index: int
     name: str
-    kind: str  # dense | conv | pool | bn | act | flatten
+    kind: str  # dense | conv | pool | bn | act | flatten | add | concat
     in_shape: tuple[int, ...]  # per sample, NHWC without the batch axis
     out_shape: tuple[int, ...]
     params: dict[str, Any] = field(default_factory=dict)  # kernel, stride, padding, units, pool ...
     weight_bits: int = 0  # bits stored per weight (N+1 for DST states, 32 for float weights)
     weight_count: int = 0
     activation_bits: int = 32  # bits per input activation value (32 = full precision)
+    inputs: tuple[int, ...] | None = None  # indices of the layers whose outputs it reads (None: the layer before;
+    # a graph with skip connections or concatenations names them, () for a layer fed by the network input)
 
 
 @dataclass

@@ -17,24 +17,28 @@ def result() -> dict:
     return bc.tables(None, epochs=8, seed=0, dataset=DIGITS, crossbar_images=150, lr_start=0.001, lr_fin=1e-5)
 
 
+@pytest.mark.slow
 def test_binarize_in_training_beats_binarize_at_test(result: dict) -> None:
     t1 = result["table1"]
     assert t1["binarize_in_training"] > t1["binarize_at_test"]
     assert t1["reference"] > 85.0
 
 
+@pytest.mark.slow
 def test_stochastic_sampling_recovers_deterministic_input(result: dict) -> None:
     t2 = result["table2"]
     assert t2["stochastic_64"] >= t2["deterministic_input"] - 1.0
     assert t2["stochastic_64"] >= t2["stochastic_8"] - 1.0
 
 
+@pytest.mark.slow
 def test_crossbar_matches_functional_forward(result: dict) -> None:
     cb = result["crossbar"]
     assert cb["agreement_without_ties"] == 1.0 and cb["agreement"] >= 0.99
     assert cb["read_energy_pj_per_image"] > 0 and cb["per_image"]["comparator_decisions"] == 2 * bc.HIDDEN
 
 
+@pytest.mark.slow
 def test_seeded_determinism(result: dict) -> None:
     again = bc.tables(None, epochs=8, seed=0, dataset=DIGITS, crossbar=False, lr_start=0.001, lr_fin=1e-5)
     assert again["table1"] == result["table1"] and again["table2"] == result["table2"]
@@ -59,6 +63,7 @@ def test_quantize_is_tie_free() -> None:
     np.testing.assert_allclose(values[0][1], b, atol=k * 1.0 / 8 + 1e-12)
 
 
+@pytest.mark.slow
 def test_reproduce_writes_files(tmp_path: Path, result: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bc, "tables", lambda *a, **k: result)
     r = bc.reproduce(tmp_path, None, epochs=8, seeds=[0])
@@ -67,6 +72,7 @@ def test_reproduce_writes_files(tmp_path: Path, result: dict, monkeypatch: pytes
     assert "binarize_at_test" in text and "stochastic_64" in text
 
 
+@pytest.mark.slow
 def test_learning_rate_search_keeps_the_best_validation() -> None:
     net, _, rec = bc.select_lr("reference", DIGITS, None, 3, 0, (0.001, 0.01), 100.0)
     vals = rec["validation"]

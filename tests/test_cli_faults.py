@@ -158,6 +158,7 @@ def test_a_non_utf8_topology_is_named(capsys, tmp_path):
     assert code == 2 and f"{t}: not a UTF-8 text file" in _one_line(err)
 
 
+@pytest.mark.slow
 def test_sigterm_removes_the_partial_report_and_says_so(tmp_path):
     """SIGTERM unwinds like Ctrl-C: the hidden report folder is removed at once (only SIGKILL can leave it)."""
     out = tmp_path / "r"

@@ -25,6 +25,7 @@ def run(tmp_path_factory):
     return json.loads((out / "summary.json").read_text()), rows
 
 
+@pytest.mark.slow
 def test_inputs_come_in_at_the_width_of_the_data(run):
     s, rows = run
     pixels, bits = 64, 5
@@ -34,6 +35,7 @@ def test_inputs_come_in_at_the_width_of_the_data(run):
     assert int(rows[("train", "fc2", "forward")]["offchip_read_bits"]) == 0
 
 
+@pytest.mark.slow
 def test_outputs_go_out_and_the_loss_gradient_comes_back(run):
     s, rows = run
     n, classes = s["dataset"]["train"], 10

@@ -42,6 +42,7 @@ def _error(w):
     return w.values.astype(np.float64) - w.space.values(w.state)
 
 
+@pytest.mark.slow
 def test_ideal_device_trains_bit_identically_to_plain_dst():
     plain = _trained(None, epochs=2, seed=5)
     dev = _trained(DeviceSpec(), epochs=2, seed=5)
@@ -213,6 +214,7 @@ def test_levels_and_nonlinearity_land_off_state():
     assert set(np.unique(np.round(w.values, 6))) <= {-1.0, 0.0, 1.0}
 
 
+@pytest.mark.slow
 def test_accuracy_falls_with_write_noise_and_stuck_rate():
     def mean_acc(dev):
         accs = []
@@ -230,6 +232,7 @@ def test_accuracy_falls_with_write_noise_and_stuck_rate():
     assert ideal > st[0] > st[1], (ideal, st)
 
 
+@pytest.mark.slow
 def test_seeded_reproducibility_and_exact_resume(tmp_path):
     dev = _spec(write_noise=0.5, variation=0.05, stuck_on_rate=0.01, stuck_off_rate=0.01, read_noise=0.02,
                 levels=9, nonlinearity=1.0)
@@ -268,6 +271,7 @@ def test_seeded_reproducibility_and_exact_resume(tmp_path):
     assert obs2.layers == obs_full.layers
 
 
+@pytest.mark.slow
 def test_ideal_model_loads_onto_device_chip():
     ideal = _trained(None, epochs=1, seed=0)
     chip = prepare("digits_mlp", Overrides(epochs=1, seed=0), device=_spec(stuck_on_rate=0.1, levels=2))
@@ -296,6 +300,7 @@ def test_ideal_model_loads_onto_device_chip():
     np.testing.assert_array_equal(d.states, other["state"].astype(np.int32))
 
 
+@pytest.mark.slow
 def test_cli_run_crossbar_devices_vs_ideal(tmp_path, capsys):
     args = ["run", "--arch", "crossbar_dst", "--epochs", "1", "--quiet"]
     assert main(args + ["--out", str(tmp_path / "dev")]) == 0

@@ -28,6 +28,7 @@ def _crossbar_with_figures(tmp_path):
     return p
 
 
+@pytest.mark.slow
 def test_crossbar_units_are_counted_from_the_mapping(tmp_path):
     out = tmp_path / "r"
     assert cli.main(["run", "--arch", str(_crossbar_with_figures(tmp_path)), "--epochs", "1", "--quiet",
@@ -44,6 +45,7 @@ def test_crossbar_units_are_counted_from_the_mapping(tmp_path):
     assert s["leakage_mw"] == pytest.approx(0.001 * sum(units.values()))
 
 
+@pytest.mark.slow
 def test_leakage_is_power_times_simulated_time_and_rows_add_up(tmp_path):
     out = tmp_path / "r"
     assert cli.main(["run", "--arch", str(_crossbar_with_figures(tmp_path)), "--epochs", "1", "--quiet",
@@ -58,6 +60,7 @@ def test_leakage_is_power_times_simulated_time_and_rows_add_up(tmp_path):
         assert sum(t["energy_pj_by_component"].values()) == pytest.approx(t["energy_pj"])
 
 
+@pytest.mark.slow
 def test_more_lanes_cost_area_and_save_cycles(tmp_path):
     """The trade-off a lanes sweep must show: area and leakage power rise with lanes, cycles fall."""
     base = yaml.safe_load(open(find_arch("gxnor")))

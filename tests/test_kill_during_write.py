@@ -20,6 +20,7 @@ def _listing(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
+@pytest.mark.slow
 def test_interrupt_while_the_report_is_written_leaves_only_the_checkpoint(tmp_path, monkeypatch):
     out = tmp_path / "run"
 
@@ -57,6 +58,7 @@ t.train_and_report(prepare("digits_mlp", Overrides(epochs=1)), __import__("pathl
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
 
 
+@pytest.mark.slow
 def test_kill_while_the_report_is_written_is_finished_by_the_next_resume(tmp_path):
     out = tmp_path / "run"
     r = _killed_run(tmp_path, out, "report")
@@ -70,6 +72,7 @@ def test_kill_while_the_report_is_written_is_finished_by_the_next_resume(tmp_pat
     assert _listing(tmp_path) == ["run"]
 
 
+@pytest.mark.slow
 def test_kill_while_the_checkpoint_is_written_leaves_no_temporary_after_the_next_run(tmp_path):
     out = tmp_path / "run"
     r = _killed_run(tmp_path, out, "checkpoint")

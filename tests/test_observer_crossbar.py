@@ -232,6 +232,7 @@ def _cli(cwd, *args):
     return r.returncode, r.stdout, r.stderr
 
 
+@pytest.mark.slow
 def test_run_crossbar_dst_writes_the_report(tmp_path):
     out = tmp_path / "r"
     code, stdout, err = _cli(tmp_path, "run", "--arch", "crossbar_dst", "--epochs", "1", "--quiet", "--out", str(out))
@@ -262,6 +263,7 @@ def test_run_crossbar_dst_writes_the_report(tmp_path):
         assert (out / png).stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_cnn_workload_runs_on_a_crossbar(tmp_path):
     """conv, pool, bn, act and dense layers train on crossbar_dst through the CLI; pool and conv rows appear."""
     w = tmp_path / "conv.yaml"

@@ -26,6 +26,7 @@ def _e(r, comp):
     return float(r[f"energy_pj_{comp}"])
 
 
+@pytest.mark.slow
 def test_the_first_layer_runs_at_the_data_width_on_the_input_array(rows):
     a = load_arch("gxnor").components["input_array"].actions
     r = rows[("eval", "fc1", "forward")]
@@ -38,6 +39,7 @@ def test_the_first_layer_runs_at_the_data_width_on_the_input_array(rows):
     assert _e(h, "pe_array") > 0 and _e(h, "input_array") == 0
 
 
+@pytest.mark.slow
 def test_gradients_run_on_the_gradient_path_at_32_bits(rows):
     a = load_arch("gxnor").components["grad_array"].actions
     for name in ("fc1", "fc2", "out"):

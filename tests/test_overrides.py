@@ -132,6 +132,7 @@ def test_cli_set_errors_are_one_line_exit_2(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "reports").exists()
 
 
+@pytest.mark.slow
 def test_cli_run_with_set_gets_its_own_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     code, _, err = _cli(capsys, "run", "--epochs", "1", "--quiet", "--set", "workload.network=64-32-10",

@@ -30,12 +30,13 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "-w", str(tmp / "dist"), "--no-deps", "-q"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, f"pip wheel failed:\n{r.stdout}\n{r.stderr}"
-    wheels = list((tmp / "dist").glob("neurosim-*.whl"))
+    wheels = list((tmp / "dist").glob("neurosim_dst-*.whl"))
     assert len(wheels) == 1, wheels
     with zipfile.ZipFile(wheels[0]) as z:
         yield z
 
 
+@pytest.mark.slow
 def test_wheel_ships_the_architecture_files_and_workloads(wheel):
     names = set(wheel.namelist())
     assert "neurosim/arch_configs/gxnor.yaml" in names
@@ -49,6 +50,7 @@ def test_wheel_ships_the_architecture_files_and_workloads(wheel):
     assert not [n for n in names if n.split("/")[0] in ("arch_configs", "workloads")]
 
 
+@pytest.mark.slow
 def test_wheel_holds_every_subpackage(wheel):
     """pyproject.toml lists the packages by hand (packages.find cannot pick up the mapped data folders)."""
     names = set(wheel.namelist())

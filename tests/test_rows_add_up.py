@@ -24,6 +24,7 @@ def _check(out):
     return s
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [
     ["run", "--epochs", "1", "--quiet"],
     ["run", "--arch", "gxnor_skip", "--epochs", "1", "--quiet"],

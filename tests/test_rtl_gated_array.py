@@ -103,6 +103,7 @@ def _cases(P, A):
     return [_random_product(rng) for _ in range(n)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy", POLICIES)
 @pytest.mark.parametrize("P, A", UNITS, ids=[f"P{p}-A{a}" for p, a in UNITS])
 def test_rtl_matches_numpy_and_the_kernels(P, A, policy):

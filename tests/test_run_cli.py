@@ -33,6 +33,7 @@ def trained(tmp_path_factory):
     return tmp, out, stdout
 
 
+@pytest.mark.slow
 def test_run_gives_accuracy_and_per_layer_report(trained):
     _, out, stdout = trained
     s = json.loads((out / "summary.json").read_text())
@@ -66,6 +67,7 @@ def test_run_gives_accuracy_and_per_layer_report(trained):
     assert "energy_per_layer.png" in html and "fc1" in html and "gxnor" in html
 
 
+@pytest.mark.slow
 def test_eval_and_simulate_a_saved_model(trained):
     tmp, out, _ = trained
     s0 = json.loads((out / "summary.json").read_text())
@@ -88,6 +90,7 @@ def test_eval_and_simulate_a_saved_model(trained):
     assert s2["energy_pj_by_component"]["pe_array"] > s["energy_pj_by_component"]["pe_array"]  # pays index/compact
 
 
+@pytest.mark.slow
 def test_topology_csv_runs_on_random_operands(tmp_path):
     out = tmp_path / "lenet"
     code, stdout, err = _cli(tmp_path, "run", str(REPO / "workloads" / "scalesim_lenet.csv"), "--density", "0.4",
@@ -99,6 +102,7 @@ def test_topology_csv_runs_on_random_operands(tmp_path):
         assert abs(float(r["resting_probability"]) - 0.84) < 0.05
 
 
+@pytest.mark.slow
 def test_topology_csv_runs_on_a_crossbar(tmp_path):
     out = tmp_path / "lenet_xbar"
     code, _, err = _cli(tmp_path, "run", str(REPO / "workloads" / "scalesim_lenet.csv"), "--arch", "crossbar_dst",
@@ -133,6 +137,7 @@ def test_bad_input_exits_2_and_leaves_nothing(tmp_path, args, msg):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_alexnet_csv_simulates_off_chip_and_does_not_fit_a_state_buffer(tmp_path):
     csv_path = str(REPO / "workloads" / "scalesim_alexnet.csv")
     out = tmp_path / "alex"

@@ -58,6 +58,7 @@ def test_one_step_energy_and_counts_by_hand(digits):
     assert rows[("fc1", "update")]["write_pulses"] + rows[("fc2", "update")]["write_pulses"] == c.write_pulses
 
 
+@pytest.mark.slow
 def test_accuracy_improves(digits):
     xtr, ytr, xte, yte = digits
     tr = SelfTrainer(cfg=_cfg(), n_in=64)
@@ -67,6 +68,7 @@ def test_accuracy_improves(digits):
     assert after > 0.8 and after > before + 0.4, (before, after)
 
 
+@pytest.mark.slow
 def test_noise_lowers_accuracy_on_average(digits):
     xtr, ytr, xte, yte = digits
     acc = {nz: np.mean([SelfTrainer(cfg=_cfg(noise=nz, seed=s, max_epochs=2), n_in=64).train(xtr, ytr)
@@ -74,6 +76,7 @@ def test_noise_lowers_accuracy_on_average(digits):
     assert acc[8.0] < acc[0.0], acc
 
 
+@pytest.mark.slow
 def test_seeded_and_resumable(digits):
     xtr, ytr, xte, yte = digits
     full = SelfTrainer(cfg=_cfg(max_epochs=1, noise=0.5), n_in=64).train(xtr, ytr)
@@ -97,6 +100,7 @@ def test_config_errors_and_table_text():
     assert "94.30" in print_table([row])  # the seed's row beside ours
 
 
+@pytest.mark.slow
 def test_control_unit_stops_sooner_with_larger_decay(digits):
     xtr, ytr, _, _ = digits
     runs = {d: SelfTrainer(cfg=_cfg(decay=d, window=200, tol=0.05, max_epochs=30), n_in=64).train(xtr, ytr)
@@ -107,6 +111,7 @@ def test_control_unit_stops_sooner_with_larger_decay(digits):
     assert last["moved"] == 0 or runs[3.0].cfg.gamma * last["rate"] * runs[3.0].cfg.batch < 0.5
 
 
+@pytest.mark.slow
 def test_warmup_holds_the_rate(digits):
     xtr, ytr, _, _ = digits
     kw = dict(window=200, tol=0.5, max_epochs=3)  # tol 0.5: nearly every window is a plateau

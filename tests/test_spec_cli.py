@@ -43,6 +43,7 @@ def _cli(tmp_path, *args, env=None):
     return r.returncode, r.stdout, r.stderr
 
 
+@pytest.mark.slow
 def test_cli_errors_exit_2_and_leave_nothing(tmp_path):
     out = tmp_path / "out"
     code, _, err = _cli(tmp_path, "train", "--method", "nope", "--out", str(out))
@@ -61,6 +62,7 @@ def test_cli_errors_exit_2_and_leave_nothing(tmp_path):
     assert code == 2 and "mnist" in err and not out.exists()
 
 
+@pytest.mark.slow
 def test_cli_train_writes_report(tmp_path):
     out = tmp_path / "r"
     code, stdout, err = _cli(tmp_path, "train", "--epochs", "2", "--quiet", "--out", str(out))

@@ -19,6 +19,8 @@ import pytest
 import neurosim
 from neurosim.explore.sweep.execute import local_cluster
 
+pytestmark = pytest.mark.slow  # Dask clusters and killed workers: tens of seconds each
+
 SPEC = {"name": "seeds", "base": {"workload": "digits_mlp", "arch": "gxnor",
                                   "set": {"workload.train.epochs": 2, "workload.network": "64-32-10"}},
         "axes": [{"grid": {"seed": [0, 1, 2]}}]}

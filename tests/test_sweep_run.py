@@ -30,6 +30,7 @@ def _summaries(out, df):
     return [json.loads((out / f / "summary.json").read_text()) for f in df["folder"]]
 
 
+@pytest.mark.slow
 def test_an_architecture_axis_trains_once(lanes):
     out, df, lines = lanes
     plan = plan_sweep(sweep_from_dict(LANES))
@@ -46,6 +47,7 @@ def test_an_architecture_axis_trains_once(lanes):
     assert len(set(zip(df["cycles"], df["energy_pj"]))) == 3  # each architecture its own numbers
 
 
+@pytest.mark.slow
 def test_outputs(lanes):
     out, df, _ = lanes
     assert list(df.columns[:2]) == ["point", "arch.pe_array.lanes"]
@@ -63,6 +65,7 @@ def test_outputs(lanes):
     assert json.loads((out / "plan.json").read_text())[0]["hash"] == df["hash"][0]
 
 
+@pytest.mark.slow
 def test_a_rerun_skips_finished_points_and_reruns_broken_ones(lanes, tmp_path):
     out, df, _ = lanes
     db = sqlite3.connect(out / "results.sqlite")
@@ -102,6 +105,7 @@ def test_a_folder_that_is_not_a_sweep_is_never_written(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
+@pytest.mark.slow
 def test_a_sweep_over_a_saved_model_runs_inference_only(lanes, tmp_path):
     out, df, _ = lanes
     model = out / df["folder"][0] / "model.npz"

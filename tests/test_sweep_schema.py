@@ -99,6 +99,7 @@ def test_a_point_that_does_not_validate_is_named_before_anything_runs(tmp_path):
         plan_sweep(s)
 
 
+@pytest.mark.slow
 def test_the_shipped_sweep_examples_plan():
     lanes = plan_sweep(load_sweep(REPO / "workloads" / "sweep_lanes.yaml"))
     assert len(lanes.rows) == 12 and len(lanes.tasks) == 1  # one training, twelve architectures

@@ -13,6 +13,7 @@ def _states(net):
     return {k: v.copy() for k, v in net.arrays().items()}
 
 
+@pytest.mark.slow
 def test_gxnor_digits_reaches_bar(tmp_path):
     p = prepare("digits_mlp", Overrides(epochs=20))
     s = train_and_report(p, tmp_path / "run", progress=False)
@@ -35,6 +36,7 @@ def test_gxnor_digits_reaches_bar(tmp_path):
         assert z["fc1.state"].dtype == np.int16
 
 
+@pytest.mark.slow
 def test_same_seed_identical_states_different_seed_differs():
     a = prepare("digits_mlp", Overrides(epochs=2, seed=3))
     b = prepare("digits_mlp", Overrides(epochs=2, seed=3))
@@ -47,6 +49,7 @@ def test_same_seed_identical_states_different_seed_differs():
     assert any(not np.array_equal(sa[k], sc[k]) for k in sa)
 
 
+@pytest.mark.slow
 def test_resume_is_exact(tmp_path):
     full = prepare("digits_mlp", Overrides(epochs=3, seed=1))
     obs_full = CountingObserver()
@@ -75,6 +78,7 @@ def test_resume_is_exact(tmp_path):
     assert obs2.layers == obs_full.layers
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method,N", [("fp", None), ("bwn", None), ("twn", None), ("bnn", None), ("dst", 0),
                                       ("dst", 3)])
 def test_every_method_trains(method, N):

@@ -23,6 +23,7 @@ def _run(tmp_path, write_back):
             if r["mode"] == "train" and r["phase"] == "update" and r["kind"] == "dense"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("write_back", ["changed", "all"])
 def test_the_weights_written_back_are_the_ones_charged(tmp_path, write_back):
     rows = _run(tmp_path, write_back)

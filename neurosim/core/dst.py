@@ -1,4 +1,4 @@
-"""Discrete state transition (seed 000 section 3; seed 001 eqs. 13-26) as one fused numba kernel.
+"""Discrete state transition ([DST] section 3; [GXNOR] eqs. 13-26) as one fused numba kernel.
 
 Given state indices and a real increment dW per weight: clip dW so W + dW stays in [-L, L] (eq. 6/13),
 decompose dW = kappa * dz + nu with kappa = fix(dW / dz) and nu = rem(dW, dz) (eqs. 7-9), then move kappa

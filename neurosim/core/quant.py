@@ -1,10 +1,10 @@
-"""Activation discretizers and their backward windows (seed 001 eqs. 5-8 and 22; seed 003).
+"""Activation discretizers and their backward windows ([GXNOR] eqs. 5-8 and 22; [BinAct]).
 
 A discrete activation is a staircase with thresholds t_k and jumps; its derivative is approximated by a
 window of unit area around each threshold, scaled by the jump:
-- ``rect``: 1/(2a) on |u| <= a (seed 001 eq. 7);
+- ``rect``: 1/(2a) on |u| <= a ([GXNOR] eq. 7);
 - ``tri``: (a - |u|)/a^2 on |u| <= a (eq. 8);
-- ``tanh``: (1 - tanh^2(u/a)) / (2a), the derivative of tanh used by seed 003 (a = 1 for sign).
+- ``tanh``: (1 - tanh^2(u/a)) / (2a), the derivative of tanh used by [BinAct] (a = 1 for sign).
 """
 from __future__ import annotations
 

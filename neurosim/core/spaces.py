@@ -1,4 +1,4 @@
-"""Discrete weight spaces Z_N (seed 000, eq. 1): 2^N + 1 evenly spaced states on [-L, L].
+"""Discrete weight spaces Z_N ([DST] eq. 1): 2^N + 1 evenly spaced states on [-L, L].
 
 A weight is held as its integer state index n in 0..2^N (N + 1 bits); its value is
 z_N^n = (n / 2^(N-1) - 1) * L, so the spacing is dz = L / 2^(N-1). N = 0 is binary {-L, L},
@@ -66,7 +66,7 @@ class DiscreteSpace:
         return idx.astype(np.int16)
 
     def projection_probabilities(self, w: np.ndarray) -> np.ndarray:
-        """Probabilities of projecting real w in [-L, L] onto each state (seed 000, eqs. 2-3).
+        """Probabilities of projecting real w in [-L, L] onto each state ([DST] eqs. 2-3).
 
         Returns (len(w), 2^N + 1): w in [z^m, z^(m+1)] goes to z^m with probability 1 - (w - z^m)/dz and
         to z^(m+1) with (w - z^m)/dz; every row sums to one (eq. 4).

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..fileio import atomic_open
 from ..events import Observer
+from ..progress import Progress, resolve as resolve_progress
 from .network import ModelFileError, Network, check_array, check_keys, read_meta, read_npz
 from .optim import lr_at_epoch, make_optimizer
 
@@ -174,9 +175,12 @@ def _check_observer(arrays: dict[str, np.ndarray], src: str) -> None:
 
 
 def train(net: Network, data, cfg: TrainConfig, observer: Observer | None = None,
-          checkpoint: Path | None = None, resume: bool = False, progress: bool = True,
+          checkpoint: Path | None = None, resume: bool = False, progress: bool | Progress | None = True,
           log=None) -> TrainResult:
     """Train `net` on data.x_train; select the epoch with the best validation accuracy.
+
+    ``progress``: a :class:`neurosim.progress.Progress` (a bar on a terminal, plain epoch lines on stderr
+    otherwise), True for the active one (or one on stderr), False for none, None for the active one or none.
 
     With a checkpoint path, state is saved after every epoch; `resume` continues from it exactly
     (same shuffles, same random transitions) as if the run had never stopped.
@@ -195,11 +199,7 @@ def train(net: Network, data, cfg: TrainConfig, observer: Observer | None = None
         start_epoch, best_val = meta["epoch"], meta["best_val"]
         result = TrainResult(epochs_run=meta["epoch"], best_epoch=meta["best_epoch"], history=meta["history"],
                              train_seconds=meta["train_seconds"], samples_trained=meta["samples_trained"])
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=cfg.epochs * batches_per_epoch, initial=start_epoch * batches_per_epoch, unit="batch",
-                   dynamic_ncols=True, leave=True)
+    bar = resolve_progress(progress).epochs(cfg.epochs, batches_per_epoch, start_epoch)
     try:
         for epoch in range(start_epoch, cfg.epochs):
             lr = lr_at_epoch(epoch, cfg.epochs, cfg.lr_start, cfg.lr_fin)
@@ -217,12 +217,7 @@ def train(net: Network, data, cfg: TrainConfig, observer: Observer | None = None
                 loss_sum += loss * len(idx)
                 correct += int((scores.argmax(1) == y).sum())
                 seen += len(idx)
-                if bar is not None:
-                    el = time.perf_counter() - t0
-                    bar.set_postfix_str(f"epoch {epoch + 1}/{cfg.epochs} loss {loss_sum / seen:.4f} "
-                                        f"acc {correct / seen:.3f} {seen / max(el, 1e-9):.0f} samples/s",
-                                        refresh=False)
-                    bar.update(1)
+                bar.batch(epoch, b + 1, loss_sum / seen, correct / seen, seen / max(time.perf_counter() - t0, 1e-9))
             dt = time.perf_counter() - t0
             result.train_seconds += dt
             result.samples_trained += seen
@@ -230,6 +225,7 @@ def train(net: Network, data, cfg: TrainConfig, observer: Observer | None = None
             rec = {"epoch": epoch + 1, "lr": lr, "loss": loss_sum / seen, "train_accuracy_running": correct / seen,
                    "validation_accuracy": val, "seconds": dt, "samples_per_second": seen / dt}
             result.history.append(rec)
+            bar.epoch(rec)
             if log is not None:
                 log(rec)
             # model selection on the validation split only; without one, the last epoch is kept
@@ -244,8 +240,7 @@ def train(net: Network, data, cfg: TrainConfig, observer: Observer | None = None
                         "samples_trained": result.samples_trained, "config": asdict(cfg)}
                 save_checkpoint(checkpoint, net, opt, observer, meta, best)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     if best is not None:
         net.load_arrays(best)
     return result

@@ -1,1 +1,1 @@
-"""Sweeps and reproductions of the seeds' tables, computed by the simulator."""
+"""Sweeps and reproductions of the papers' tables (docs/references.md), computed by the simulator."""

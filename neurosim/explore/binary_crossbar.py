@@ -1,4 +1,4 @@
-"""Seed 003 (Wan & Li) Tables 1-2 on MNIST: binary activations for NVM crossbars with comparator readout.
+"""[BinAct] (Wan & Li) Tables 1-2 on MNIST: binary activations for NVM crossbars with comparator readout.
 
 Three nets of the paper's shape (784-256-256-10, softmax loss), trained by the functional core
 (dense -> batch norm -> activation blocks):
@@ -66,6 +66,7 @@ from ..devices import DeviceParams
 from ..hw.crossbar import Crossbar, CrossbarParams
 from ..report.files import write_csv, write_json
 from ..pipeline import Overrides, prepare
+from ..progress import current as current_progress
 from ..spec import parse_network
 from ..schema.workload import Workload
 
@@ -81,10 +82,10 @@ ACTIVATIONS: dict[str, dict[str, Any]] = {
     "binarized": {"kind": "sign", "window": "tanh", "a": 1.0},  # sign forward, tanh derivative backward
 }
 SIGN = {"kind": "sign", "window": "tanh", "a": 1.0}
-# The paper's MNIST numbers (reference.md).
+# The paper's MNIST numbers ([BinAct] Tables 1-2; docs/references.md).
 PAPER = {"reference": 97.7, "binarize_at_test": 80.7, "binarize_in_training": 97.4,
          "deterministic_input": 97.0, "stochastic_8": 97.5, "stochastic_64": 97.7}
-INTEGRATOR_PJ = 0.25  # NeuRRAM integrator energy per integration (reference.md), for an estimate only
+INTEGRATOR_PJ = 0.25  # [NeuRRAM] integrator energy per integration (docs/references.md), for an estimate only
 
 Layers = list[tuple[np.ndarray, np.ndarray]]  # per dense layer: (W (in, out), bias (out,)), float64
 
@@ -106,8 +107,12 @@ def train_net(kind: str, dataset: dict[str, Any], data_dir: str | Path | None, e
     accuracy in percent."""
     size = 64 if dataset.get("name") == "digits" else 784
     p = prepare(workload(kind, dataset, size, epochs, seed, batch_norm, **train_kw), Overrides(), data_dir)
-    res = train(p.net, p.data, p.cfg, progress=False)
-    val = max((h["validation_accuracy"] for h in res.history), default=float("nan"))
+    label = f"{kind} lr {train_kw['lr_start']:g}" if "lr_start" in train_kw else kind
+    prog = current_progress().child(f"binary-crossbar seed {seed} {label}")
+    with prog.run(f"train {epochs} epochs") as r:
+        res = train(p.net, p.data, p.cfg, progress=prog)
+        val = max((h["validation_accuracy"] for h in res.history), default=float("nan"))
+        r.result = f"best validation accuracy {100 * val:.2f}%"
     return p.net, p.data, 100.0 * float(val)
 
 
@@ -293,7 +298,7 @@ def tables(data_dir: str | Path | None, epochs: int = 30, seed: int = 0, dataset
            samples: tuple[int, ...] = (8, 64), clip_sigma: float | None = 3.0, crossbar: bool = True,
            device_N: int = 8, crossbar_images: int = 2000, lr_grid: tuple[float, ...] = LR_GRID,
            lr_decay: float = LR_DECAY, lr_start: float | None = None, lr_fin: float | None = None) -> dict[str, Any]:
-    """Tables 1-2 of seed 003 for one seed (accuracies in percent on the test split).
+    """Tables 1-2 of [BinAct] for one seed (accuracies in percent on the test split).
 
     Trains the reference (tanh) and the binarized (sign/tanh-window) nets, deploys both with clipped folded
     weights, and evaluates: reference, binarize at test, binarize in training (Table 1); the binarized net on
@@ -381,9 +386,14 @@ def reproduce(out: Path, data_dir: str | Path | None, epochs: int = 30, seeds: l
     """Run :func:`tables` for every seed; write out/binary_crossbar_tables.{csv,json}; return the result."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    per_seed = [tables(data_dir, epochs=epochs, seed=s, **kw) for s in seeds]
+    prog = current_progress().child("binary-crossbar")
+    per_seed = []
+    for i, s in enumerate(seeds, 1):
+        with prog.run(f"seed {s} (two nets, {epochs} epochs each per learning rate)", i, len(seeds)) as r:
+            per_seed.append(tables(data_dir, epochs=epochs, seed=s, **kw))
+            r.result = ", ".join(f"{k} {v:.2f}%" for k, v in per_seed[-1]["table1"].items())
     rows = summarize(per_seed)
-    result = {"title": "Seed 003 (Wan & Li) Tables 1-2: binary activations on NVM crossbars",
+    result = {"title": "[BinAct] (Wan & Li) Tables 1-2: binary activations on NVM crossbars",
               "epochs": epochs, "seeds": list(seeds), "rows": rows, "bars": bars(rows), "per_seed": per_seed}
     write_csv(out / "binary_crossbar_tables.csv", rows, COLUMNS)
     write_json(out / "binary_crossbar_tables.json", result)
@@ -393,7 +403,7 @@ def reproduce(out: Path, data_dir: str | Path | None, epochs: int = 30, seeds: l
 def print_tables(result: dict[str, Any]) -> str:
     """Human-readable tables (mean +- std over seeds, paper value beside)."""
     rows = result["rows"]
-    lines = [f"{result.get('title', 'seed 003')} - {len(result.get('seeds', []))} seed(s), "
+    lines = [f"{result.get('title', '[BinAct]')} - {len(result.get('seeds', []))} seed(s), "
              f"{result.get('epochs')} epochs; accuracy % on the test split"]
     names = {"table1": "Table 1 (clipped deployed weights)", "unclipped": "Table 1 without clipping",
              "table2": "Table 2 (binarize-in-training net, input)", "crossbar": "Crossbar check (ideal device)"}

@@ -1,4 +1,4 @@
-"""DST paper (seed 000) Tables 1-2, reproduced by the weight-memory model (:mod:`neurosim.hw.weight_memory`).
+"""[DST] Tables 1-2 (docs/references.md), reproduced by the weight-memory model (:mod:`neurosim.hw.weight_memory`).
 
 The paper compares, per weight element and training iteration, BWN keeping 32-bit float weights off chip
 (forward C_R + C_S; backward C_R + C_W + C_S + float adder) with DST keeping (N+1)-bit states on chip (forward
@@ -142,7 +142,8 @@ def reproduce(out: Path, N_values: Iterable[int] = range(0, 9), changed_fraction
               "transition_table": transition_table, "n_weights": n_weights}
     write_csv(out / "dst_tables.csv", rows, COLUMNS)
     write_json(out / "dst_tables.json", {
-        "table": "DST paper (seed 000) Tables 1-2: per weight element and iteration, BWN off chip vs DST on chip, "
+        "table": "[DST] Tables 1-2 (Li et al., Neurocomputing 2018): per weight element and iteration, "
+                 "BWN off chip vs DST on chip, "
                  "from the weight-memory model (neurosim.hw.weight_memory) on arch_configs/bwn_offchip.yaml and "
                  "arch_configs/dst_onchip.yaml",
         "parameters": params, "columns": COLUMNS, "rows": rows})

@@ -1,4 +1,4 @@
-"""GXNOR Table 2 (seed 001): operations and resting probability of one neuron with M inputs, per architecture,
+"""[GXNOR] Table 2: operations and resting probability of one neuron with M inputs, per architecture,
 computed by the cost kernels on uniform random operands (not typed in).
 
 Paper: full precision M mult + M acc, 0 %; BWN M acc, 0 %; TWN 0..M acc, 33.3 %; BNN M XNOR + bitcount, 0 %;
@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..hw.costs import layer_costs
+from ..progress import Progress, resolve as resolve_progress
 from ..report.files import write_csv, write_json
 
 # architecture -> (compute unit kind, input operand, weight operand, resting probability the paper prints)
@@ -55,7 +56,8 @@ def reproduce(out: Path, **kw) -> list[dict]:
     out.mkdir(parents=True, exist_ok=True)
     rows = table2(**kw)
     write_csv(out / "gxnor_table2.csv", rows, COLUMNS)
-    write_json(out / "gxnor_table2.json", {"table": "GXNOR Table 2 (seed 001), uniform random operands",
+    write_json(out / "gxnor_table2.json", {"table": "[GXNOR] Table 2 (Deng et al., Neural Networks 2018), "
+                                                     "uniform random operands",
                                            "parameters": kw, "rows": rows})
     return rows
 
@@ -69,7 +71,7 @@ TRAINED_COLUMNS = ["architecture", "method", "arch", "workload", "epochs", "test
 
 
 def trained_rows(out: Path, workload: str = "mnist_mlp", epochs: int = 5, data_dir: str | None = None,
-                 seed: int = 0, progress: bool = False, force: bool = False) -> list[dict]:
+                 seed: int = 0, progress: "bool | Progress | None" = None, force: bool = False) -> list[dict]:
     """Train each architecture's method on a real workload with its accelerator attached (``neurosim run``) and
     read the operations and resting probability of the test-set inference off the hardware report.
 
@@ -80,12 +82,15 @@ def trained_rows(out: Path, workload: str = "mnist_mlp", epochs: int = 5, data_d
     from ..hw.arch import load_arch
 
     rows = []
-    for row, (method, arch_name) in TRAINED.items():
+    prog = resolve_progress(progress).child("gxnor-table2")
+    for i, (row, (method, arch_name)) in enumerate(TRAINED.items(), 1):
         p = prepare(workload, Overrides(method=method, epochs=epochs, seed=seed), data_dir)
         arch = load_arch(arch_name)
         hw = HardwareRun(arch, p)
-        s = train_and_report(p, out / f"{workload}-{method}-{arch_name}", progress=progress, hardware=hw,
-                             force=force)
+        with prog.run(f"train {workload} {method} on {arch_name}, {epochs} epochs", i, len(TRAINED)) as r:
+            s = train_and_report(p, out / f"{workload}-{method}-{arch_name}", progress=prog.child(method),
+                                 hardware=hw, force=force)
+            r.result = f"test accuracy {100 * s['accuracy']['test']:.2f}%"
         ev = [r for r in hw.result.rows() if r["mode"] == "eval" and r["phase"] == "forward" and r["algorithmic_ops"]]
         pairs = sum(r["algorithmic_ops"] for r in ev)
         fired = sum(r["actual_ops"] for r in ev)
@@ -99,6 +104,7 @@ def trained_rows(out: Path, workload: str = "mnist_mlp", epochs: int = 5, data_d
                      "cycles_per_sample": inf["cycles"] / inf["samples"]})
     write_csv(out / "gxnor_table2_trained.csv", rows, TRAINED_COLUMNS)
     write_json(out / "gxnor_table2_trained.json", {
-        "table": "GXNOR Table 2 (seed 001) on trained networks: test-set inference through each accelerator",
+        "table": "[GXNOR] Table 2 (Deng et al., Neural Networks 2018) on trained networks: test-set inference "
+                 "through each accelerator",
         "workload": workload, "epochs": epochs, "seed": seed, "rows": rows})
     return rows

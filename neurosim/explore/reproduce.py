@@ -70,23 +70,27 @@ def _reproduce(table: str, out: Path, data_dir: str | None, seeds: str, epochs: 
         from .self_training import print_table, reproduce as reproduce_t1
 
         rows = reproduce_t1(out, data_dir=data_dir, seeds=parse_seeds(seeds))
-        return [f"Seed 004 Table I (memristor self-training, MNIST 784-300-10) -> {out / 'crossbar_table1.csv'}",
+        return [f"[TrainingItself] Table I (Li et al., ASP-DAC 2014: memristor self-training, MNIST 784-300-10) "
+                f"-> {out / 'crossbar_table1.csv'}",
                 print_table(rows)]
     if table == "binary-crossbar":
         from .binary_crossbar import print_tables, reproduce as reproduce_bc
 
         res = reproduce_bc(out, data_dir, epochs=epochs or 30, seeds=parse_seeds(seeds))
-        return [f"Seed 003 Tables 1-2 (binary activations on crossbars) -> {out / 'binary_crossbar_tables.csv'}",
+        return [f"[BinAct] Tables 1-2 (Wan & Li: binary activations on crossbars) "
+                f"-> {out / 'binary_crossbar_tables.csv'}",
                 print_tables(res)]
     if table == "dst-tables":
         from .dst_tables import print_table, reproduce as reproduce_dst
 
         rows = reproduce_dst(out)
-        return [f"DST paper Tables 1-2 from the weight-memory model -> {out / 'dst_tables.csv'}", print_table(rows)]
+        return [f"[DST] Tables 1-2 (Li et al., Neurocomputing 2018) from the weight-memory model "
+                f"-> {out / 'dst_tables.csv'}", print_table(rows)]
     from .gxnor_table2 import reproduce as reproduce_t2, trained_rows
 
     rows = reproduce_t2(out, seed=seed)
-    lines = [f"GXNOR Table 2 on uniform random operands (seed {seed}) -> {out / 'gxnor_table2.csv'}",
+    lines = [f"[GXNOR] Table 2 (Deng et al., Neural Networks 2018) on uniform random operands (seed {seed}) "
+             f"-> {out / 'gxnor_table2.csv'}",
              f"{'architecture':16s} {'unit':11s} {'operations':>12s} {'accumulations':>14s} {'resting':>8s} "
              f"{'paper':>7s}"]
     lines += [f"{r['architecture']:16s} {r['unit']:11s} {r['operations']:12d} {r['accumulations']:14d} "

@@ -1,7 +1,7 @@
-"""Seed 004 (Li et al., "Training Itself"): memristor self-training of a 784-300-10 network on crossbars,
+"""[TrainingItself] (Li et al., ASP-DAC 2014): memristor self-training of a 784-300-10 network on crossbars,
 with every hardware action counted and charged, against a measured CPU run of the same network (Table I).
 
-Algorithm (seed 004 slides), per layer a :class:`~neurosim.hw.crossbar.TrainingCrossbarPair` (normal crossbar W
+Algorithm ([TrainingItself] slides), per layer a :class:`~neurosim.hw.crossbar.TrainingCrossbarPair` (normal crossbar W
 for the forward pass, copy crossbar W^T for the backward pass, both written by every update):
 
 - forward: x -> normal crossbar (per-tile ADC readout, from the crossbar YAML) -> z; o = sigmoid(gain x z).
@@ -100,6 +100,7 @@ from ..hw.arch import Architecture, ArchError, load_arch
 from ..hw.crossbar import ActionCounts, TrainingCrossbarPair
 from ..hw.engine import Transaction
 from ..hw.observer import HardwareObserver
+from ..progress import current as current_progress
 from ..report.files import write_csv, write_json
 
 __all__ = ["SelfTrainConfig", "SelfTrainer", "load_mnist_split", "cpu_baseline", "table1", "reproduce",
@@ -107,12 +108,12 @@ __all__ = ["SelfTrainConfig", "SelfTrainer", "load_mnist_split", "cpu_baseline",
 
 ARCH = "crossbar_training_itself"
 DATA_NOTE = "MNIST test split (10,000 images): train images 0-4,999, test images 5,000-9,999"
-# the seed-004 periphery: (component class, action) that each counted operation charges
+# the [TrainingItself] periphery: (component class, action) that each counted operation charges
 PERIPHERY = {"activation": ("neuron", "activate"), "subtractor": ("subtractor", "subtract"),
              "filter": ("filter", "filter"), "sign": ("sign_unit", "sign"), "control": ("control_unit", "op")}
 COLUMNS = ["decay", "noise", "seeds", "accuracy", "accuracy_std", "iterations", "updates", "time_ms", "energy_mj",
            "speed_up", "energy_saving", "accuracy_drop", "cpu_accuracy", "cpu_time_ms", "cpu_energy_mj"]
-# seed 004 Table I: (decay, noise) -> (accuracy %, iterations, time ms, energy mJ, speed-up, energy saving)
+# [TrainingItself] Table I: (decay, noise) -> (accuracy %, iterations, time ms, energy mJ, speed-up, energy saving)
 SEED_TABLE1 = {
     (1.2, 0.0): (94.84, 140000, 21.0, 146.89, 3384, 43544), (1.2, 0.01): (94.36, 130000, 19.5, 129.46, 3644, 49407),
     (1.2, 0.05): (94.40, 134000, 20.1, 132.97, 3536, 48102), (1.2, 0.1): (94.14, 137000, 20.55, 143.38, 3458, 44608),
@@ -150,11 +151,11 @@ class SelfTrainConfig:
 _READ_STEPS = {"read": ("crossbar_tile", "read"), "convert": ("adc", "convert"), "add": ("shift_adder", "add"),
                "integrate": ("comparator", "integrate"), "decide": ("comparator", "decide")}
 def _require_periphery(arch: Architecture) -> None:
-    """The seed-004 periphery must be in the file (each component with its action), else an error naming them."""
+    """The [TrainingItself] periphery must be in the file (each component with its action), else an error naming it."""
     missing = [f"a {cls} with action {action}" for cls, action in PERIPHERY.values()
                if arch.first(cls) is None or action not in arch.first(cls).actions]
     if missing or arch.crossbar() is None:
-        raise ArchError(f"{arch.source_file}: components: seed-004 self-training needs "
+        raise ArchError(f"{arch.source_file}: components: [TrainingItself] self-training needs "
                         f"{', '.join(missing or ['a crossbar_tile'])}")
 
 
@@ -194,7 +195,7 @@ class _Tally:
 
 
 class SelfTrainer:
-    """Seed 004's mixed-signal trainer on two TrainingCrossbarPairs, with action counting and a time model."""
+    """[TrainingItself]'s mixed-signal trainer on two TrainingCrossbarPairs, with action counting and a time model."""
 
     def __init__(self, arch: Architecture | str | Path = ARCH, cfg: SelfTrainConfig | None = None,
                  n_in: int = 784, n_out: int = 10) -> None:
@@ -499,7 +500,7 @@ def cpu_baseline(data_dir: str | Path | None = None, epochs: int = 10, batch: in
     train(warm.net, warm.data, warm.cfg, progress=False)
     p = build(epochs, None)
     t0 = time.perf_counter()
-    train(p.net, p.data, p.cfg, progress=False)
+    train(p.net, p.data, p.cfg, progress=current_progress().child("crossbar-table1 CPU baseline"))
     wall = time.perf_counter() - t0
     acc = p.net.accuracy(p.data.x_test, p.data.y_test)
     return {"accuracy": acc, "wall_s": wall, "iterations": epochs * len(p.data.x_train) // batch * batch,
@@ -521,13 +522,17 @@ def table1(decays: tuple[float, ...] = (1.2, 1.5, 1.8), noises: tuple[float, ...
            seeds: tuple[int, ...] = (0,), data_dir: str | Path | None = None, arch: str | Path = ARCH,
            cfg: SelfTrainConfig | None = None, cpu: dict[str, Any] | None = None,
            cpu_kw: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Seed 004 Table I: one row per (decay, noise), means over seeds, vs the measured CPU run (row 0)."""
+    """[TrainingItself] Table I: one row per (decay, noise), means over seeds, vs the measured CPU run (row 0)."""
     a = load_arch(arch)
     if a.cpu is None:
         raise ArchError(f"{a.source_file}: cpu: missing; the CPU baseline needs {{name, power_w, source}}")
     power = a.cpu.power_w
     x_tr, y_tr, x_te, y_te = load_mnist_split(data_dir)
-    cpu = cpu or cpu_baseline(data_dir, **(cpu_kw or {}))
+    prog = current_progress().child("crossbar-table1")
+    if cpu is None:
+        with prog.run("CPU baseline (784-300-10, SGD)") as r:
+            cpu = cpu_baseline(data_dir, **(cpu_kw or {}))
+            r.result = f"accuracy {100 * cpu['accuracy']:.2f}%, {cpu['wall_s']:.1f} s"
     cpu_e_mj = cpu["wall_s"] * power * 1e3
     base = cfg or SelfTrainConfig()
     rows = [{"decay": "CPU", "noise": "", "seeds": 1, "accuracy": 100 * cpu["accuracy"], "accuracy_std": 0.0,
@@ -535,10 +540,16 @@ def table1(decays: tuple[float, ...] = (1.2, 1.5, 1.8), noises: tuple[float, ...
              "time_ms": cpu["wall_s"] * 1e3, "energy_mj": cpu_e_mj, "speed_up": 1.0, "energy_saving": 1.0,
              "accuracy_drop": 0.0, "cpu_accuracy": 100 * cpu["accuracy"], "cpu_time_ms": cpu["wall_s"] * 1e3,
              "cpu_energy_mj": cpu_e_mj}]
+    total, index = len(decays) * len(noises) * len(seeds), 0
     for d in decays:
         for nz in noises:
-            runs = [run_one(x_tr, y_tr, x_te, y_te, SelfTrainConfig(**{**asdict(base), "decay": d, "noise": nz,
-                                                                        "seed": s}), a) for s in seeds]
+            runs = []
+            for s in seeds:
+                index += 1
+                with prog.run(f"decay {d} noise {nz} seed {s}", index, total) as shown:
+                    runs.append(run_one(x_tr, y_tr, x_te, y_te,
+                                        SelfTrainConfig(**{**asdict(base), "decay": d, "noise": nz, "seed": s}), a))
+                    shown.result = f"accuracy {100 * runs[-1]['accuracy']:.2f}%, {runs[-1]['iterations']} iterations"
             acc = np.array([r["accuracy"] for r in runs]) * 100
             t_ms = float(np.mean([r["time_s"] for r in runs])) * 1e3
             e_mj = float(np.mean([r["energy_pj"] for r in runs])) * 1e-9
@@ -556,7 +567,8 @@ def print_table(rows: list[dict[str, Any]]) -> str:
     """Table I as text, with the seed's numbers beside ours."""
     head = (f"{'decay':>5} {'noise':>5} {'acc %':>6} {'iter':>7} {'time ms':>9} {'energy mJ':>10} "
             f"{'speed-up':>9} {'E saving':>10} | seed: {'acc %':>6} {'speed-up':>8} {'E saving':>8}")
-    lines = [f"Seed 004 Table I reproduction ({DATA_NOTE}); speed-up and saving vs the measured CPU run", head]
+    lines = [f"[TrainingItself] Table I reproduction (Li et al., ASP-DAC 2014; {DATA_NOTE}); speed-up and saving vs "
+             "the measured CPU run", head]
     for r in rows:
         ref = SEED_TABLE1.get((r["decay"], r["noise"])) if r["decay"] != "CPU" else None
         seed = f"{ref[0]:6.2f} {ref[4]:8d} {ref[5]:8d}" if ref else f"{'96.16' if r['decay'] == 'CPU' else '':>6}"
@@ -575,7 +587,8 @@ def reproduce(out: Path, data_dir: str | Path | None = None, seeds: tuple[int, .
     a = load_arch(kw.get("arch", ARCH))
     write_csv(out / "crossbar_table1.csv", rows, COLUMNS)
     write_json(out / "crossbar_table1.json", {
-        "table": "seed 004 Table I (memristor self-training vs CPU)", "data": DATA_NOTE,
+        "table": "[TrainingItself] Table I (Li et al., ASP-DAC 2014): memristor self-training vs CPU",
+        "data": DATA_NOTE,
         "architecture": Path(a.source_file).name, "cpu_power_w": a.cpu.power_w if a.cpu else None,
         "cpu_power_source": a.cpu.source if a.cpu else None,
         "config": asdict(kw.get("cfg") or SelfTrainConfig()), "seeds": list(seeds), "columns": COLUMNS,

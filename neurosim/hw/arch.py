@@ -95,7 +95,7 @@ class _Strict(BaseModel):
 
 
 class CpuFile(_Strict):
-    """The CPU a run is compared with (seed 004's Table I): its name and the power charged for its wall time."""
+    """The CPU a run is compared with ([TrainingItself] Table I): its name and the power charged for its wall time."""
 
     name: Text
     power_w: _Positive
@@ -282,7 +282,7 @@ class Architecture:
         return self.has_class("crossbar_tile")
 
     def crossbar(self, role: str = "normal") -> Component | None:
-        """The crossbar tile of ``role`` (normal: the forward tiles; copy: seed 004's W^T tiles), or None."""
+        """The crossbar tile of ``role`` (normal: the forward tiles; copy: [TrainingItself]'s W^T tiles), or None."""
         return next((c for c in self.by_class("crossbar_tile") if c.attributes.role == role), None)
 
     def crossbar_params(self, tile: Component) -> CrossbarParams:
@@ -427,6 +427,12 @@ def _parse_action(ctx: _Ctx, path: str, name: str, raw: Any, spec, device: Devic
     if body.latency_cycles is not None and body.latency_ns is not None:
         ctx.fail(f"{path}.latency_ns", "give exactly one of latency_ns (a number >= 0"
                  + (", or 'device'" if "latency" in spec.device else "") + ") or latency_cycles (an integer >= 0)")
+    if not spec.timed:
+        for key in ("latency_cycles", "latency_ns"):
+            if getattr(body, key) not in (None, 0):
+                ctx.fail(f"{path}.{key}", f"must be 0 or absent: the engine times this action from the component's "
+                         f"attributes (DRAM: bandwidth_gbps, latency_ns, channels), got {getattr(body, key)!r}")
+        return Action(energy_pj=energy, latency_cycles=0, latency_s=0.0, unit=spec.unit, source=body.source)
     if body.latency_ns is None:
         cycles = 1 if body.latency_cycles is None else body.latency_cycles
         seconds = cycles / clock_hz

@@ -1,11 +1,11 @@
 """Memristor crossbar: tiled matrix-vector products by Ohm's law + Kirchhoff, readout, training periphery.
 
-Functional + action-count model (seeds 003 and 004); never imports the training core. A :class:`Crossbar` holds a
+Functional + action-count model ([BinAct], [TrainingItself]); never imports the training core. A :class:`Crossbar` holds a
 (in, out) weight matrix of DST states on a :class:`~neurosim.devices.DeviceArray`, cut into rows x cols tiles
 (``cols`` logical weight columns: device pairs, or one device per weight plus a reference column), reads it
 through an input driver (binary, ternary, bit_serial, analog) and a comparator or shared-ADC readout, and writes it
 by open-loop pulse trains (``row`` or ``column_parallel`` write driver, :func:`write_cycles`).
-:class:`TrainingCrossbarPair` is seed 004's normal (W) and copy (W^T) crossbar, written together, with the analog
+:class:`TrainingCrossbarPair` is [TrainingItself]'s normal (W) and copy (W^T) crossbar, written together, with the analog
 subtractor, filter and sign units. The counters (:class:`ActionCounts`) are for an energy model to charge later;
 the only energies computed here are physical: the array read energy sum V^2 G t_read and the write-pulse energy
 of :mod:`neurosim.devices`. Specified in ``docs/model.md``, sections 5.1 and 5.7.
@@ -99,7 +99,7 @@ class ActionCounts:
     integrator samples (tile column x plane, comparator readout); comparator_decisions; conversions: ADC
     conversions (tile column x plane); conversion_cycles: conversion slots on the critical path (tiles in
     parallel); partial_sum_adds: digital shift-adds across planes and row tiles; subtractor_ops, filter_ops,
-    sign_ops: seed-004 periphery; write_* : pulses, SET/RESET split, devices written, write-driver cycles;
+    sign_ops: [TrainingItself] periphery; write_* : pulses, SET/RESET split, devices written, write-driver cycles;
     read_energy_pj (physical sum V^2 G t_read) and write_energy_pj (pulses x energy per pulse).
     """
 
@@ -199,7 +199,7 @@ def write_cycles(pulses_pos: np.ndarray, pulses_neg: np.ndarray, rows: int, cols
 
 
 def analog_subtract(t: Any, o: Any, counts: ActionCounts | None = None) -> np.ndarray:
-    """Analog subtractor of seed 004: the output error t - o (one op per element)."""
+    """Analog subtractor of [TrainingItself]: the output error t - o (one op per element)."""
     t, o = np.asarray(t, dtype=np.float64), np.asarray(o, dtype=np.float64)
     d = t - o
     if counts is not None:
@@ -208,7 +208,7 @@ def analog_subtract(t: Any, o: Any, counts: ActionCounts | None = None) -> np.nd
 
 
 def filter_unit(o: Any, eps: float = 0.1, mode: str = "printed", counts: ActionCounts | None = None) -> np.ndarray:
-    """Filter of seed 004, replacing the sigmoid derivative o (1 - o) by a 0/1 gate (float64).
+    """Filter of [TrainingItself], replacing the sigmoid derivative o (1 - o) by a 0/1 gate (float64).
 
     ``printed`` (as the slides print it): 0 for eps < o < 1 - eps, 1 otherwise.
     ``derivative`` (the reverse, shaped like o (1 - o)): 1 for eps < o < 1 - eps, 0 otherwise.
@@ -224,7 +224,7 @@ def filter_unit(o: Any, eps: float = 0.1, mode: str = "printed", counts: ActionC
 
 
 def sign_unit(delta: Any, counts: ActionCounts | None = None) -> np.ndarray:
-    """Sign calculation unit of seed 004: sign(delta) in {-1, 0, +1} as int8."""
+    """Sign calculation unit of [TrainingItself]: sign(delta) in {-1, 0, +1} as int8."""
     d = np.asarray(delta, dtype=np.float64)
     if counts is not None:
         counts.sign_ops += int(d.size)
@@ -232,7 +232,7 @@ def sign_unit(delta: Any, counts: ActionCounts | None = None) -> np.ndarray:
 
 
 def sample_binary_inputs(x: Any, samples: int, rng: np.random.Generator | int | None = 0) -> np.ndarray:
-    """Stochastic multi-sampling of seed 003: x in [-1, 1] -> ``samples`` draws of +-1 with P(+1) = (x+1)/2.
+    """Stochastic multi-sampling of [BinAct]: x in [-1, 1] -> ``samples`` draws of +-1 with P(+1) = (x+1)/2.
 
     Returns int8 of shape (samples, *x.shape); the mean over samples is an unbiased estimate of x.
     """
@@ -438,7 +438,7 @@ def _spawn(seed: int | np.random.SeedSequence | None, n: int) -> list[np.random.
 
 
 class TrainingCrossbarPair:
-    """Seed 004's normal crossbar (W: in x out, forward) and copy crossbar (W^T: out x in, backward).
+    """[TrainingItself]'s normal crossbar (W: in x out, forward) and copy crossbar (W^T: out x in, backward).
 
     Every write goes to both, so the stored states satisfy ``copy.states == normal.states.T``. The two
     arrays draw their device variation, faults and noise from independent streams of one seed. The pair's
@@ -496,7 +496,7 @@ class TrainingCrossbarPair:
         return self.normal.step(d).parallel(self.copy.step(d.T))
 
     def sign_update(self, x: Any, delta: Any, rate: Any = 1) -> WriteStats:
-        """Seed 004's update w_ij += rate_j x sign(delta_j) x x_i, in state steps, summed over the batch.
+        """[TrainingItself]'s update w_ij += rate_j x sign(delta_j) x x_i, in state steps, summed over the batch.
 
         x: (in,) or (B, in); delta: (out,) or (B, out); rate: scalar or (out,) (gamma x ConvergenceRate_j in
         states). The step is rounded to whole states (rint) and clipped to the state range.

@@ -21,6 +21,7 @@ from .arch import ArchError
 from .components import Component
 from .costs import CostResult, layer_costs
 from .engine import Transaction
+from .joins import JOIN_KINDS, array_join
 from .mapping import GRADIENT_BITS, LayerMap, plan
 from .row import Row
 from .weight_memory import WeightBits, WeightCost, weight_homes, weight_read_cost, weight_update_cost
@@ -85,6 +86,8 @@ class ArrayDatapath:
                 self._update(rec)
         elif kind in ("pool", "bn", "act") and phase in ("forward", "backward"):
             self._fused(rec, phase)
+        elif kind in JOIN_KINDS and phase == "forward":
+            array_join(self, rec)
 
     def _plan(self, batch: int) -> dict[int, LayerMap]:
         if batch not in self._maps:

@@ -4,9 +4,12 @@ Dense and conv weights (conv unrolled, :mod:`~neurosim.hw.unroll`) sit as DST st
 workload's Z_Nw placed on the crossbar's Z_Na. Forward reads are counted by :mod:`~neurosim.hw.crossbar_reads`; dX
 runs on the copy crossbar (``role: copy``) or as a transposed read, dW is accumulated digitally, updates are
 open-loop pulse trains (:mod:`neurosim.devices`), and pool, batch norm and activation run on the digital periphery;
-an operation the file does not price is counted apart with zero energy and a note. One transaction per tile of
-``samples_per_tile`` samples; no DRAM traffic (weights never leave the arrays). The rules (mapping, reads,
-backward, updates, periphery, cell energy, timing) are specified in ``docs/model.md``, section 5.
+an operation the file does not price is counted apart with zero energy and a note. A tile may slice each weight
+over several columns (``cell_bits``, inference only). The data a read moves (inputs into the input buffer and out
+to the row drivers, the sums of the ADCs and shift-adders into the output buffer and out toward the next layer,
+every such bit once over the interconnect) is charged where the tile names those components. One transaction per
+tile of ``samples_per_tile`` samples; no DRAM traffic (weights never leave the arrays). The rules (mapping, reads,
+backward, updates, periphery, cell energy, data movement, timing) are specified in ``docs/model.md``, section 5.
 """
 from __future__ import annotations
 
@@ -20,16 +23,19 @@ from ..events import MAC_KINDS, LayerInfo, OperandRecord
 from ..shapes import conv_geometry
 from .arch import ArchError
 from .components import Component
+from .components.crossbar_tile import columns_per_weight
 from .crossbar import write_cycles
-from .crossbar_reads import ReadCounts, ReadTiming, input_planes, line_sums, matrix, read_counts, update_pulses
+from .crossbar_reads import (ReadCounts, ReadTiming, input_planes, line_sums, matrix, read_counts,
+                             sliced_state_conductance, update_pulses)
 from ..devices import line_conductance_sums, state_to_conductance, weight_to_conductance
 from .engine import Transaction
+from .joins import JOIN_KINDS, crossbar_join
 from .row import Row
 from .unroll import fold_adds, patches
 
-__all__ = ["CrossbarDatapath", "SUPPORTED_LAYERS", "THRESHOLDS"]
+__all__ = ["CrossbarDatapath", "SUPPORTED_LAYERS", "THRESHOLDS", "GRADIENT_BITS", "sum_bits"]
 
-SUPPORTED_LAYERS = ("dense", "conv", "pool", "bn", "act", "flatten")
+SUPPORTED_LAYERS = ("dense", "conv", "pool", "bn", "act", "flatten", *JOIN_KINDS)
 THRESHOLDS = {"ternary": 2, "multilevel": 2, "sign": 1, "relu": 1, "tanh": 1, "identity": 0}  # ops per element
 # the periphery's operations: (component class, action)
 _OP = ("control_unit", "op")
@@ -38,6 +44,17 @@ _NEURON = ("neuron", "activate")
 _FILTER = ("filter", "filter")
 _SIGN = ("sign_unit", "sign")
 _SUBTRACT = ("subtractor", "subtract")
+GRADIENT_BITS = 32  # dY and dX move at 32 bits (as in the digital datapath)
+
+
+def sum_bits(readout: str, adc_bits: int, planes: int, slices: int, cell_bits: int | None, row_tiles: int) -> int:
+    """Bits of one output sum as it leaves the shift-adder: a comparator's decision is 1 bit; an ADC code of
+    ``adc_bits`` grows by one bit per extra plane (bit-serial shift), by ``cell_bits`` per extra weight slice and by
+    ceil(log2(row tiles)) for the sum over row tiles (the width that holds the sum without overflow)."""
+    if readout != "adc":
+        return 1
+    return (adc_bits + max(planes - 1, 0) + max(slices - 1, 0) * (cell_bits or 0)
+            + int(math.ceil(math.log2(max(row_tiles, 1)))))
 
 
 def _per_sample(seconds: np.ndarray, B: int) -> np.ndarray:
@@ -75,6 +92,13 @@ class CrossbarDatapath:
         self.scale = 2 ** (self.N - self.weight_N)  # Z_Nw state n sits at Z_Na state n x scale (N = 0 too)
         self.params = arch.crossbar_params(self.tile)
         self.copy = arch.crossbar_params(self.copy_tile) if self.copy_tile is not None else None
+        self.cell_bits = self.tile.attributes.cell_bits
+        self.slices = columns_per_weight(self.N, self.mapping, self.cell_bits)  # physical columns per weight
+        if self.cell_bits is not None and self.params.readout != "adc":
+            raise ArchError(f"{arch.source_file}: {self.tile.name}.attributes.cell_bits: weight slicing recombines "
+                            f"the columns of a weight by shift-adds of ADC codes; the readout "
+                            f"{self.tile.attributes.readout!r} is a comparator (name an adc, or remove cell_bits)")
+        self._sliced_g: tuple[np.ndarray, np.ndarray | None] | None = None
         self.samples_per_tile = self.tile.attributes.samples_per_tile
         self.lanes = self.params.cols  # digital periphery: one lane per tile column
         self.writer = arch.component(self.tile.attributes.writer)
@@ -95,7 +119,8 @@ class CrossbarDatapath:
             if comp is None or params is None:
                 continue
             a = comp.attributes
-            tiles = sum(-(-(c if transpose else r) // params.rows) * -(-(r if transpose else c) // params.cols)
+            s = 1 if transpose else self.slices  # a weight spans s physical columns (weight slicing)
+            tiles = sum(-(-(c if transpose else r) // params.rows) * -(-(r if transpose else c * s) // params.cols)
                         for r, c in shapes)
             tiles_total += tiles
             cols_dev = 2 * params.cols if self.mapping == "differential" else params.cols + 1
@@ -107,6 +132,8 @@ class CrossbarDatapath:
             out[a.readout]["converter"] += tiles * params.adcs_per_tile
             out[a.readout]["column"] += tiles * params.cols
             out[a.writer]["tile"] += tiles
+            for name in self._movers(comp):
+                out[name]["tile"] += tiles
         for c in self.arch.components.values():
             if c.name not in out:
                 out[c.name]["tile"] = tiles_total
@@ -120,6 +147,31 @@ class CrossbarDatapath:
     def _has(self, role: tuple[str, str]) -> bool:
         c = self._component(role)
         return c is not None and role[1] in c.actions
+
+    def _movers(self, tile: Component) -> list[str]:
+        """The periphery buffers and interconnect a tile names (a copy tile without its own: the normal tile's)."""
+        own, base = tile.attributes, self.tile.attributes
+        names = [getattr(own, k) or getattr(base, k) for k in ("input_buffer", "output_buffer", "interconnect")]
+        return list(dict.fromkeys(n for n in names if n is not None))
+
+    def _move(self, row: Row, tile: Component, in_write: int, in_read: int, out_write: int, out_read: int) -> None:
+        """Charge the bits a read moves (section 5.8): written into / read out of the input buffer, written into /
+        read out of the output buffer, and each of them once over the interconnect; a component the tile does not
+        name moves nothing priced."""
+        own, base = tile.attributes, self.tile.attributes
+        ib = own.input_buffer or base.input_buffer
+        ob = own.output_buffer or base.output_buffer
+        ic = own.interconnect or base.interconnect
+        if ib is not None:
+            self.obs.memory(row, ib, in_read, in_write)
+        if ob is not None:
+            self.obs.memory(row, ob, out_read, out_write)
+        if ic is not None:
+            self.obs.charge(row, ic, "transfer_bit", in_write + in_read + out_write + out_read)
+
+    def _sum_bits(self, prm, planes: int, row_tiles: int, slices: int) -> int:
+        """Bits of one output sum of a read through tiles of ``prm`` (``row_tiles`` tiles along the input lines)."""
+        return sum_bits(prm.readout, prm.adc_bits, planes, slices, self.cell_bits if slices > 1 else None, row_tiles)
 
     def _latency(self, role: tuple[str, str]) -> float:
         """Seconds of one action of ``role``; 0 where the file does not price it."""
@@ -168,6 +220,8 @@ class CrossbarDatapath:
         stored states (cached until the next update).
         """
         info = rec.layer
+        if self.slices > 1:
+            return self._sliced_conductance(rec)
         if rec.w_conductance is not None:
             return line_conductance_sums(*rec.w_conductance, self.mapping, tile_cols=self.params.cols,
                                          copy_tile_cols=self.copy.cols if self.copy is not None else None)
@@ -195,6 +249,27 @@ class CrossbarDatapath:
                 self._g[info.index] = g
         return g
 
+    def _sliced_conductance(self, rec: OperandRecord) -> tuple[np.ndarray, np.ndarray, None]:
+        """(row sums, column sums, None) of sliced cells: every device of every weight on the line, each at the
+        conductance of its digit, at the nominal states (slicing is modelled for inference of stored states)."""
+        info = rec.layer
+        g = self._g.get(info.index)
+        if g is None:
+            if self._sliced_g is None:
+                d = self.device
+                self._sliced_g = sliced_state_conductance(self.N, self.mapping, self.cell_bits, self.slices,
+                                                          d.g_min, d.g_range)
+            tp, tn = self._sliced_g
+            ref = tn is None
+            tn_ = np.zeros_like(tp) if ref else tn
+            st = np.ascontiguousarray(matrix(np.asarray(rec.w_state)))
+            rp, rn, cp, cn = line_sums(st, self.scale, np.asarray(tp, np.float64), np.asarray(tn_, np.float64))
+            g_ref = self.device.g_min + 0.5 * self.device.g_range
+            col_tiles = -(-cp.size * self.slices // self.params.cols)
+            g = (rp + (g_ref * col_tiles if ref else rn), cp + (0.0 if ref else cn), None)
+            self._g[info.index] = g
+        return g
+
     # ------------------------------------------------------------------ dispatch
     def record(self, rec: OperandRecord) -> None:
         info = rec.layer
@@ -202,9 +277,15 @@ class CrossbarDatapath:
             if rec.w_state is None and rec.phase != "update":
                 raise ArchError(f"{self.arch.source_file}: layer {info.name!r}: the crossbar holds DST weight "
                                 f"states; this method gives none (use method gxnor or dst)")
+            if self.slices > 1 and rec.phase != "forward":
+                raise ArchError(f"{self.arch.source_file}: {self.tile.name}.attributes.cell_bits: weight slicing is "
+                                f"modelled for inference (topology runs, --eval); layer {info.name!r} has a "
+                                f"{rec.phase} pass (train on an unsliced crossbar, or remove cell_bits)")
             {"forward": self._forward, "backward": self._backward, "update": self._update}[rec.phase](rec)
         elif info.kind in ("pool", "bn", "act", "flatten") and rec.phase in ("forward", "backward"):
             self._periphery(rec)
+        elif info.kind in JOIN_KINDS and rec.phase == "forward":
+            crossbar_join(self, rec)
 
     # ------------------------------------------------------------------ products
     def _book_read(self, row: Row, tile: Component, c: ReadCounts, note: str) -> None:
@@ -252,9 +333,16 @@ class CrossbarDatapath:
         driven, v2, how = input_planes(x, rec.x_step, self.params)
         prm = self.params
         c = read_counts(driven, v2, rows_g, n_out, prm.rows, prm.cols, prm.adcs_per_tile, prm.readout,
-                        self._timing(self.tile))
+                        self._timing(self.tile), slices=self.slices)
         self._book_read(row, self.tile, c, f"forward: {how}" + _positions_note(info, x.shape[0] // B))
+        if self.slices > 1:
+            row.note(f"weights sliced: {self.slices} columns of {self.cell_bits}-bit cells per weight")
         self._pairs(row, x, w, rec.x_step)
+        # data movement: the input arrives once per sample, its vectors go to the drivers once per read, the sums
+        # leave the shift-adders into the output buffer and are read out toward the next layer
+        a_bits = int(info.activation_bits)
+        out = x.shape[0] * n_out * self._sum_bits(prm, driven.shape[0], -(-x.shape[1] // prm.rows), self.slices)
+        self._move(row, self.tile, B * int(np.prod(info.in_shape)) * a_bits, x.size * a_bits, out, out)
         key = (rec.mode, info.index, "forward")
         seconds = _per_sample(c.sample_seconds, B)
         tiles = self._tiles(B)
@@ -290,6 +378,9 @@ class CrossbarDatapath:
                                 self._timing(tile))
                 how = f"backward dX by a transposed read (dY on the columns): {how}"
             self._book_read(row, tile, c, how + _positions_note(info, V // B))
+            lines = prm.rows if self.copy is not None else prm.cols  # input lines per tile of the dX read
+            dx_bits = V * n_in * self._sum_bits(prm, driven.shape[0], -(-n_out // lines), 1)
+            self._move(row, tile, 0, dy.size * GRADIENT_BITS, dx_bits, dx_bits)  # dY to the drivers, dX sums out
             row.operand_pairs += V * n_in * n_out
             row.nonzero_pairs += int(np.count_nonzero(dy, axis=0) @ np.count_nonzero(w, axis=0))
             row.uniform_nonzero_pairs += V * n_in * n_out * alphabet.weight_nonzero
@@ -297,7 +388,10 @@ class CrossbarDatapath:
             for t, s in enumerate(self._tiles(B)):
                 last_tx = self._add_tx(key, info, "backward", t, self._cycles(float(seconds[s].sum())), "array",
                                        last_tx)
-        # dW = X^T dY, digital: one add per nonzero input x output
+        # dW = X^T dY, digital: one add per nonzero input x output; dY arrives in the input buffer, the adders
+        # read the stored input x and dY from it
+        self._move(row, self.tile, dy.size * GRADIENT_BITS,
+                   B * int(np.prod(info.in_shape)) * int(info.activation_bits) + dy.size * GRADIENT_BITS, 0, 0)
         adds = int(np.count_nonzero(x)) * n_out
         add = _ADD if self._has(_ADD) or not self._has(_OP) else _OP
         add_name = f"{add[0]}.{add[1]}"

@@ -1,23 +1,28 @@
 """Mapping: the workload's layers as a networkx graph, each layer placed on a unit and cut into tiles.
 
 Dense and conv layers run on the compute array; max-pool, batch norm and activation layers run on the accumulator,
-fused behind the product that feeds them; flatten is free. A tile is a group of samples whose activations fit one
-slot of the activation buffer (a sample too big for a slot is cut into tiles of contiguous outputs), and a fused
-block shares its product's tiling; activations move at their real width, gradients at ``GRADIENT_BITS``. The rules
-are specified in ``docs/model.md``, section 4.4.
+fused behind the product that feeds them; flatten is free. A join (``add``: a skip connection's sum, ``concat``)
+runs on the accumulator too and starts a block of its own: it reads every input tensor, and the layers fused behind
+it share its tiling. Layers name their inputs (``LayerInfo.inputs``) when the graph is not a chain; program order
+is the graph's topological order, and a layer whose output is read by more than the next layer always writes it.
+A tile is a group of samples whose activations fit one slot of the activation buffer (a sample too big for a slot
+is cut into tiles of contiguous outputs), and a fused block shares its product's tiling; activations move at their
+real width, gradients at ``GRADIENT_BITS``. The rules are specified in ``docs/model.md``, section 4.4 (joins:
+``docs/onnx.md``).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 
 from ..events import MAC_KINDS, LayerInfo
 from .arch import Architecture, ArchError
 
-GRADIENT_BITS = 32  # backward gradients are full precision (the seeds train with float gradients)
+GRADIENT_BITS = 32  # backward gradients are full precision (the papers train with float gradients)
 FUSED_KINDS = ("pool", "bn", "act")
+JOIN_KINDS = ("add", "concat")  # layers reading several input tensors (skip connections, concatenations)
 
 
 @dataclass(frozen=True)
@@ -55,13 +60,24 @@ def _elements(shape: tuple[int, ...]) -> int:
 
 
 def layer_graph(infos: list[LayerInfo]) -> nx.DiGraph:
-    """A directed graph of the layers in data-flow order; edges carry activation elements per sample."""
+    """A directed graph of the layers in data-flow order; edges carry activation elements per sample.
+
+    A layer with ``inputs`` is fed by those layers (a skip connection is an edge that jumps layers); one without is
+    fed by the layer before it in the list (a chain)."""
     g = nx.DiGraph()
+    by_index = {info.index: info for info in infos}
     for info in infos:
         g.add_node(info.index, name=info.name, kind=info.kind, in_shape=info.in_shape, out_shape=info.out_shape,
                    weights=info.weight_count)
-    for a, b in zip(infos, infos[1:]):
-        g.add_edge(a.index, b.index, elements=_elements(a.out_shape))
+    for pos, b in enumerate(infos):
+        if b.inputs is None:
+            sources = (infos[pos - 1].index,) if pos > 0 else ()
+        else:
+            sources = b.inputs
+        for a in sources:
+            if a not in by_index:
+                raise ValueError(f"layer {b.name!r}: input layer {a} is not in the network")
+            g.add_edge(a, b.index, elements=_elements(by_index[a].out_shape))
     if infos and not nx.is_directed_acyclic_graph(g):
         raise ValueError("the layer graph must be acyclic")
     return g
@@ -91,19 +107,29 @@ def plan(infos: list[LayerInfo], arch: Architecture, batch: int, slots: int = 2)
     maps: dict[int, LayerMap] = {}
     producer = -1
     first_seen = False
+    graph = layer_graph(infos)
+    by_index = {info.index: info for info in infos}
+    infos = [by_index[i] for i in nx.topological_sort(graph)]  # program order, as the observer runs it
     n = len(infos)
     for pos, info in enumerate(infos):
         kind = info.kind
         nxt = infos[pos + 1] if pos + 1 < n else None
         if kind in MAC_KINDS:
             unit, producer = "array", info.index
+        elif kind in JOIN_KINDS:
+            unit, producer = "accumulator", info.index
         elif kind in FUSED_KINDS:
             unit = "accumulator"
         else:
             unit = "none"
         in_bits = _elements(info.in_shape) * (info.activation_bits if kind in MAC_KINDS else 0)
-        # a block writes once: at its end (next layer is a product, flatten, or nothing)
-        ends_block = nxt is None or nxt.kind in MAC_KINDS or nxt.kind == "flatten"
+        if kind in JOIN_KINDS:  # every input tensor is read
+            in_bits = sum(_elements(by_index[a].out_shape) for a in graph.predecessors(info.index)) \
+                * info.activation_bits
+        # a block writes once: at its end (next layer is a product, flatten, a join, or nothing), or when its
+        # output is read by another layer than the next (a skip connection's source)
+        ends_block = (nxt is None or nxt.kind in MAC_KINDS or nxt.kind == "flatten" or nxt.kind in JOIN_KINDS
+                      or set(graph.successors(info.index)) != {nxt.index})
         if unit == "none" or not ends_block:
             out_bits = 0
         else:
@@ -117,7 +143,8 @@ def plan(infos: list[LayerInfo], arch: Architecture, batch: int, slots: int = 2)
         spt = batch if slot is None or per_sample == 0 else max(1, min(batch, slot // per_sample))
         is_first = kind in MAC_KINDS and not first_seen
         first_seen = first_seen or kind in MAC_KINDS
-        maps[info.index] = LayerMap(info=info, unit=unit, producer=producer if unit == "accumulator" else -1,
+        fused = unit == "accumulator" and kind not in JOIN_KINDS
+        maps[info.index] = LayerMap(info=info, unit=unit, producer=producer if fused else -1,
                                     samples_per_tile=spt, in_bits_per_sample=in_bits, out_bits_per_sample=out_bits,
                                     first_product=is_first, splits=splits)
     # a fused layer uses its producer's tiling so tile t of the block is one chain
@@ -134,8 +161,7 @@ def plan(infos: list[LayerInfo], arch: Architecture, batch: int, slots: int = 2)
 
 
 def _with_tiling(m: LayerMap, spt: int, splits: int) -> LayerMap:
-    return LayerMap(m.info, m.unit, m.producer, spt, m.in_bits_per_sample, m.out_bits_per_sample, m.first_product,
-                    splits)
+    return replace(m, samples_per_tile=spt, splits=splits)
 
 
 def check_weights_fit(infos: list[LayerInfo], arch: Architecture, bits_per_weight: int) -> int:

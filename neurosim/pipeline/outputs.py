@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Callable
 
 from ..fileio import remove_stale_temporaries
+from ..report.plots import all_figure_names
 
 __all__ = ["OutputError", "REPORT_FILES", "claim", "publish", "incoming", "holds_report"]
 
 REPORT_FILES = ("summary.json", "layers.csv", "footprint.csv", "counts.csv", "model.npz", "report.html", "checkpoint.npz",
-                "energy_per_layer.png", "cycles_per_layer.png", "resting_per_layer.png")
+                *all_figure_names())
 _KEEP = ("checkpoint.npz",)
 
 

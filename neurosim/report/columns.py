@@ -41,6 +41,13 @@ class Column:
     html: bool = False
     table: bool = False
     description: str = ""
+    group: str = ""  # the HTML table's column group (layer, time, energy, traffic, work)
+    label: str = ""  # the HTML heading, where the printed table's short ``heading`` says too little
+
+    @property
+    def title(self) -> str:
+        """The heading a page shows: ``label``, else ``heading``."""
+        return self.label or self.heading
 
 
 def _ratio(num: float, den: float) -> float:
@@ -59,17 +66,17 @@ def _r(attr: str) -> Callable[[RowNumbers], Any]:
 
 COLUMNS: list[Column] = [
     Column("layer", _r("layer"), "layer index"),
-    Column("name", _r("name"), "layer", html=True, table=True),
+    Column("name", _r("name"), "layer", html=True, table=True, group="layer"),
     Column("kind", _r("kind"), "kind"),
-    Column("mode", lambda n: n.mode, "mode", html=True),
-    Column("phase", _r("phase"), "phase", html=True, table=True),
+    Column("mode", lambda n: n.mode, "mode", html=True, group="layer"),
+    Column("phase", _r("phase"), "phase", html=True, table=True, group="layer"),
     Column("unit", _r("unit"), "unit"),
     Column("batches", _r("batches"), "batches"),
-    Column("cycles", _r("cycles"), "cycles", "cycles", html=True, table=True,
+    Column("cycles", _r("cycles"), "cycles", "cycles", html=True, table=True, group="time", label="total",
            description="its share of the run's critical path (compute + stall); the rows add up to the total"),
-    Column("compute_cycles", _r("compute_cycles"), "compute", "cycles", html=True,
+    Column("compute_cycles", _r("compute_cycles"), "compute", "cycles", html=True, group="time",
            description="computing on the critical path"),
-    Column("stall_cycles", _r("stall_cycles"), "stall", "cycles", html=True, table=True,
+    Column("stall_cycles", _r("stall_cycles"), "stall", "cycles", html=True, table=True, group="time",
            description="waiting on the critical path: stall_dram + stall_queue + stall_bank"),
     Column("stall_dram_cycles", _r("stall_dram_cycles"), "stall dram", "cycles",
            description="waiting on the path for its own DRAM transfer (load or write-back)"),
@@ -81,28 +88,34 @@ COLUMNS: list[Column] = [
            description="the largest stall of the row: dram, queue or bank (none without stall)"),
     Column("busy_cycles", _r("busy_cycles"), "busy", "cycles",
            description="compute of all its transactions, on the critical path or not (the unit's busy time)"),
-    Column("energy_pj", lambda n: n.energy_pj, "energy", "pJ", html=True, table=True),
-    Column("leakage_pj", lambda n: n.leakage_pj, "leakage", "pJ"),
-    Column("offchip_read_bits", _r("offchip_read_bits"), "off-chip read", "bit", html=True),
-    Column("offchip_write_bits", _r("offchip_write_bits"), "off-chip write", "bit", html=True),
-    Column("onchip_read_bits", _r("onchip_read_bits"), "on-chip read", "bit", html=True),
-    Column("onchip_write_bits", _r("onchip_write_bits"), "on-chip write", "bit", html=True),
+    Column("energy_pj", lambda n: n.energy_pj, "energy", "pJ", html=True, table=True, group="energy",
+           label="total", description="dynamic energy plus the row's share of the leakage"),
+    Column("leakage_pj", lambda n: n.leakage_pj, "leakage", "pJ", html=True, group="energy",
+           description="the row's share of the leakage energy (included in the total)"),
+    Column("offchip_read_bits", _r("offchip_read_bits"), "off-chip read", "bit", html=True, group="traffic"),
+    Column("offchip_write_bits", _r("offchip_write_bits"), "off-chip write", "bit", html=True, group="traffic"),
+    Column("onchip_read_bits", _r("onchip_read_bits"), "on-chip read", "bit", html=True, group="traffic"),
+    Column("onchip_write_bits", _r("onchip_write_bits"), "on-chip write", "bit", html=True, group="traffic"),
     Column("offchip_bytes", lambda n: (n.row.offchip_read_bits + n.row.offchip_write_bits) / 8, "off-chip", "B",
            csv=False, table=True),
     Column("onchip_bytes", lambda n: (n.row.onchip_read_bits + n.row.onchip_write_bits) / 8, "on-chip", "B",
            csv=False, table=True),
     Column("operand_pairs", _r("operand_pairs"), "operand pairs"),
     Column("nonzero_pairs", _r("nonzero_pairs"), "nonzero pairs"),
-    Column("algorithmic_ops", _r("operand_pairs"), "ops", html=True, table=True,
+    Column("algorithmic_ops", _r("operand_pairs"), "ops", html=True, table=True, group="work", label="algorithmic ops",
            description="operand pairs of the products (the work of the algorithm)"),
-    Column("actual_ops", _r("fired"), "actual", html=True, table=True,
+    Column("actual_ops", _r("fired"), "actual", html=True, table=True, group="work", label="actual ops",
            description="lane operations fired (compute arrays) or device pairs read on driven rows (crossbars)"),
     Column("resting_probability", lambda n: 1.0 - _ratio(n.row.nonzero_pairs, n.row.operand_pairs),
-           "resting", "%", html=True, table=True),
+           "resting", "%", html=True, table=True, group="work", label="resting probability",
+           description="share of the operand pairs with a zero operand, measured"),
     Column("resting_probability_uniform", lambda n: 1.0 - _ratio(n.row.uniform_nonzero_pairs, n.row.operand_pairs),
-           "uniform", "%", html=True, table=True, description="closed form for uniformly random operands"),
-    Column("utilization", lambda n: _ratio(n.row.fired, n.row.lane_slots), "util", "%", html=True, table=True),
-    Column("fj_per_algorithmic_op", lambda n: 1e3 * _ratio(n.energy_pj, n.row.operand_pairs), "per op", "fJ"),
+           "uniform", "%", html=True, table=True, group="work", label="resting, uniform operands",
+           description="closed form for uniformly random operands"),
+    Column("utilization", lambda n: _ratio(n.row.fired, n.row.lane_slots), "util", "%", html=True, table=True,
+           group="work", label="utilization", description="lane operations fired / lane slots of its cycles"),
+    Column("fj_per_algorithmic_op", lambda n: 1e3 * _ratio(n.energy_pj, n.row.operand_pairs), "per op", "fJ",
+           html=True, group="energy", label="per algorithmic op", description="energy / algorithmic ops"),
     Column("fj_per_actual_op", lambda n: 1e3 * _ratio(n.energy_pj, n.row.fired), "per actual op", "fJ"),
     Column("weight_transitions", _r("weight_transitions"), "transitions"),
     Column("state_distance", _r("state_distance"), "states moved"),

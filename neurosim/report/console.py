@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from . import units
 from .columns import COLUMNS
 
 __all__ = ["training_lines", "hardware_lines", "table", "si"]
@@ -27,10 +28,10 @@ def _pct(v: Any) -> str:
 
 # how the printed table shows each of its columns: (width, formatter)
 _SHOW = {"name": (10, lambda v: str(v)[:10]), "phase": (9, str), "cycles": (9, si), "stall_cycles": (8, si),
-         "energy_pj": (9, lambda v: f"{v * 1e-6:.4g}"), "offchip_bytes": (9, lambda v: si(v, "B")),
+         "energy_pj": (9, lambda v: units.energy(v)), "offchip_bytes": (9, lambda v: si(v, "B")),
          "onchip_bytes": (9, lambda v: si(v, "B")), "algorithmic_ops": (9, si), "actual_ops": (9, si),
          "resting_probability": (8, _pct), "resting_probability_uniform": (8, _pct), "utilization": (6, _pct)}
-_HEAD = {"energy_pj": "energy uJ", "name": "layer", "offchip_bytes": "offchip", "onchip_bytes": "onchip"}
+_HEAD = {"energy_pj": "energy", "name": "layer", "offchip_bytes": "offchip", "onchip_bytes": "onchip"}
 
 
 def table(rows: list[dict], mode: str) -> str:
@@ -74,19 +75,19 @@ def hardware_lines(s: dict, rows_csv: Path) -> list[str]:
         r["onchip_bytes"] = (r["onchip_read_bits"] + r["onchip_write_bits"]) / 8
     mode = "train" if s.get("simulated_mode") == "train" else "eval"
     lines = ["", f"{s['arch']} ({mode}): {s['cycles']:,} cycles = {s['latency_s'] * 1e3:.3f} ms at "
-                 f"{s['clock_hz'] / 1e6:.0f} MHz, {s['energy_pj'] * 1e-6:.4g} uJ", table(rows, mode)]
+                 f"{s['clock_hz'] / 1e6:.0f} MHz, {units.energy(s['energy_pj'])}", table(rows, mode)]
     comp = s["energy_pj_by_component"]
     tot = sum(comp.values()) or 1.0
     lines.append("  energy by component: " + ", ".join(f"{c} {100 * e / tot:.1f}%" for c, e in comp.items() if e))
     if "area_um2" in s:
         missing = s.get("area_not_given") or []
-        lines.append(f"  area {s['area_um2'] / 1e6:.4g} mm2, leakage {s['leakage_mw']:.4g} mW "
-                     f"({s['leakage_pj'] * 1e-6:.4g} uJ of the energy)"
+        lines.append(f"  area {units.area(s['area_um2'])}, leakage {units.power(s['leakage_mw'])} "
+                     f"({units.energy(s['leakage_pj'])} of the energy)"
                      + (f"; no area given for {', '.join(missing)}" if missing else ""))
     if "inference" in s:
         i = s["inference"]
-        lines.append(f"  inference of {i['samples']} samples: {i['cycles']:,} cycles, {i['energy_pj'] * 1e-6:.4g} uJ "
-                     f"({i['energy_pj_per_sample'] * 1e-6:.4g} uJ per sample)")
+        lines.append(f"  inference of {i['samples']} samples: {i['cycles']:,} cycles, {units.energy(i['energy_pj'])} "
+                     f"({units.energy(i['energy_pj_per_sample'])} per sample)")
     sim = s["simulation"]
     ov = sim.get("overhead_vs_training")
     lines.append(f"  simulation: {sim['seconds']:.2f} s" + (f" (+{100 * ov:.1f} % over training)" if ov else "")

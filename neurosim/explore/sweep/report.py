@@ -108,9 +108,32 @@ def _front(df, objectives: Sequence[Objective]):
 
 def _plot(done, front, a: Objective, b: Objective, stem: Path, title: str) -> list[Path]:
     """Every point and the front of one pair of objectives, as PNG and SVG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ...report.plots import STYLE, headless
+
+    plt = headless()
+
+    with plt.rc_context(STYLE):
+        return _draw(plt, done, front, a, b, stem, title)
+
+
+def _si_ticks(ax, axis: str, metric: str) -> None:
+    """Ticks of an energy (pJ), time (s) or cycle count read with SI prefixes ('12.6 mJ', '262 ns', '500 k')."""
+    from matplotlib.ticker import EngFormatter, FuncFormatter
+
+    from ...report import units
+
+    leaf = metric.rsplit(".", 1)[-1]
+    fmt = units.energy if "energy_pj" in leaf else units.seconds if leaf.startswith("latency_s") else None
+    target = getattr(ax, f"{axis}axis")
+    if fmt is not None:
+        target.set_major_formatter(FuncFormatter(lambda v, _: fmt(v, 2) if v > 0 else "0"))
+    elif "cycles" in leaf:
+        target.set_major_formatter(EngFormatter(sep=" "))
+
+
+def _draw(plt, done, front, a: Objective, b: Objective, stem: Path, title: str) -> list[Path]:
+    """The scatter of the points and the line of the front, in the report's figure style."""
+    from ...report.plots import save_figure
 
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     ax.scatter(_numbers(done, a.metric), _numbers(done, b.metric), s=22, color="0.65", label="points")
@@ -123,14 +146,12 @@ def _plot(done, front, a: Objective, b: Objective, stem: Path, title: str) -> li
         v = v[np.isfinite(v)]
         if len(v) and v.min() > 0 and v.max() / v.min() > 50:  # values over decades (energies, cycles)
             getattr(ax, f"set_{axis}scale")("log")
-    ax.set_title(title or "sweep", fontsize=10)
+    _si_ticks(ax, "x", a.metric)
+    _si_ticks(ax, "y", b.metric)
+    ax.set_title(title or "sweep")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    paths = []
-    for fmt in ("png", "svg"):
-        paths.append(stem.parent / f"{stem.name}.{fmt}")
-        with atomic_open(paths[-1], "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=110, bbox_inches="tight")
+    ax.legend()
+    paths = list(save_figure(fig, stem))
     plt.close(fig)
     return paths
 

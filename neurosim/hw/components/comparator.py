@@ -1,4 +1,4 @@
-"""Integrator + comparator readout (seed 003): analog sums over tiles and planes, one decision per column."""
+"""Integrator + comparator readout ([BinAct]): analog sums over tiles and planes, one decision per column."""
 from __future__ import annotations
 
 from .base import MAPPED, FixedActions

@@ -6,6 +6,6 @@ from .base import FixedActions
 
 class ControlUnit(FixedActions):
     name = "control_unit"
-    description = "digital control logic (DST state adds, periphery ops, seed 004's control unit)"
+    description = "digital control logic (DST state adds, periphery ops, [TrainingItself]'s control unit)"
     order = 20
     ACTIONS = {"op": "digital operation (one add, compare or count)"}

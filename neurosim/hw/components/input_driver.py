@@ -1,6 +1,6 @@
 """Crossbar input driver: turns an input vector into row voltages, in one or more read planes.
 
-Kinds: ``binary`` (+-V_read, seed 003), ``ternary`` (a zero input drives no row), ``bit_serial`` (sign-magnitude,
+Kinds: ``binary`` (+-V_read, [BinAct]), ``ternary`` (a zero input drives no row), ``bit_serial`` (sign-magnitude,
 ``input_bits`` planes) and ``analog`` (an ideal DAC, x V_read). Its energy is part of the tile's ``read``.
 """
 from __future__ import annotations

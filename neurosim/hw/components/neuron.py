@@ -1,4 +1,4 @@
-"""Neuron circuit: one activation function evaluation per output (e.g. seed 004's sigmoid lookup)."""
+"""Neuron circuit: one activation function evaluation per output (e.g. [TrainingItself]'s sigmoid lookup)."""
 from __future__ import annotations
 
 from .base import FixedActions

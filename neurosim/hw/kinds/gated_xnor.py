@@ -1,4 +1,4 @@
-"""GXNOR's gated XNOR lane (seed 001): ternary x ternary, wakes only when both operands are nonzero."""
+"""GXNOR's gated XNOR lane ([GXNOR]): ternary x ternary, wakes only when both operands are nonzero."""
 from . import ComputeKind
 
 KIND = ComputeKind(
