@@ -158,9 +158,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from .progress import format_duration
 
     t0 = time.perf_counter()
-    lines = reproduce(args.table, Path(args.out), data_dir=args.data, seeds=args.seeds or "0,1,2",
+    lines = reproduce(args.table, Path(args.out), data_dir=args.data, seeds=args.seeds,
                       epochs=args.epochs, trained=args.trained, workload=args.workload or "mnist_mlp",
-                      seed=args.seed or 0, force=args.force)
+                      seed=args.seed or 0, force=args.force, workers=args.workers)
     current_progress().line(f"reproduce {args.table}: finished in {format_duration(time.perf_counter() - t0)}")
     _print(lines)
     return 0
@@ -342,15 +342,22 @@ def check_flags(args: argparse.Namespace) -> None:
     if args.command == "train" and args.resume and args.force:
         refuse(["force"], "cannot be combined with --resume (resume continues the folder's run)")
     if args.command == "reproduce":
+        from .explore.reproduce import FIGURE_NAMES
+
         t = args.table
+        if args.workers is not None and args.workers < 0:
+            raise ValueError(f"--workers: must be an integer >= 0 (got {args.workers})")
+        if t not in FIGURE_NAMES:
+            refuse(_given(args, ("workers",)), f"applies to the sweep figures only ({', '.join(FIGURE_NAMES)})")
         if t != "gxnor-table2":
             refuse(_given(args, ("trained", "workload", "seed")), "applies to gxnor-table2 only")
         elif not args.trained:
             refuse(_given(args, ("workload", "epochs", "data")), "applies to gxnor-table2 with --trained only")
         if t in ("gxnor-table2", "dst-tables"):
-            refuse(_given(args, ("seeds",)), "applies to crossbar-table1 and binary-crossbar only")
+            refuse(_given(args, ("seeds",)), "applies to every table and figure but gxnor-table2 and dst-tables")
         if t in ("dst-tables", "crossbar-table1"):
-            refuse(_given(args, ("epochs",)), "applies to gxnor-table2 --trained and binary-crossbar only")
+            refuse(_given(args, ("epochs",)), "applies to gxnor-table2 --trained, binary-crossbar and the figures "
+                                              "only")
         if t == "dst-tables":
             refuse(_given(args, ("data",)), "dst-tables needs no data")
 
@@ -505,17 +512,26 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("table", metavar="TABLE",
                      help="gxnor-table2 (ops and resting probability, seconds) | dst-tables (weight memory, seconds) | "
                           "crossbar-table1 (memristor self-training, MNIST, minutes) | binary-crossbar (binary "
-                          "activations on crossbars, MNIST, 2 nets x 3 seeds x 30 epochs)")
+                          "activations on crossbars, MNIST, 2 nets x 3 seeds x 30 epochs) | binact-fig6 / binact-fig7 "
+                          "([BinAct] accuracy and crossbar energy against input samples / weight-clipping threshold, "
+                          "MNIST, minutes) | dst-fig6 / dst-fig7 / gxnor-fig8 / gxnor-fig9 / gxnor-fig10 / gxnor-fig13 "
+                          "([DST] / [GXNOR] parameter figures as sweeps of the MNIST MLP, minutes)")
     rep.add_argument("--trained", action="store_true",
                      help="gxnor-table2: also train each method on --workload and measure the test-set inference")
     rep.add_argument("--workload", help="gxnor-table2 --trained: workload (default mnist_mlp)")
     rep.add_argument("--epochs", type=int, help="gxnor-table2 --trained: epochs per method (default 5); "
-                                               "binary-crossbar: epochs per net (default 30)")
-    rep.add_argument("--seeds", help="crossbar-table1 / binary-crossbar: seeds to average (default 0,1,2)")
+                                               "binary-crossbar: epochs per net (default 30); binact-fig6/7: "
+                                               "epochs of the net (default 10); dst-fig6/7, gxnor-fig8/9/10: "
+                                               "epochs per point (default 5)")
+    rep.add_argument("--seeds", help="crossbar-table1 / binary-crossbar / binact-fig6 / binact-fig7: seeds to average "
+                                     "(default 0,1,2); the sweep figures: seeds per point (default 0)")
     rep.add_argument("--data", help="dataset folder (default: $NEUROSIM_DATA, then the cache)")
     rep.add_argument("--out", default="reports", help="folder for the CSV/JSON (default: reports/)")
     rep.add_argument("--force", action="store_true", help="replace the table's files from an earlier reproduction")
     rep.add_argument("--seed", type=int, help="gxnor-table2: seed of the uniform operands (default 0)")
+    rep.add_argument("--workers", type=int,
+                     help="dst-fig6/7, gxnor-fig8/9/10/13: local sweep worker processes (default: min(2, cores); 0: "
+                          "in this process)")
     rep.add_argument("--quiet", action="store_true",
                      help="no progress (by default one line per run started and finished, and per training epoch, "
                           "on stderr)")

@@ -71,7 +71,7 @@ def _arch(tmp_path: Path, old: str, new: str, name: str = "bad_arch.yaml") -> Pa
     (["run", "--arch", "nope"], "unknown architecture 'nope'; shipped: bnn"),
     (["run", "--density", "0.3"], "--density: applies to topology CSV workloads only"),
     (["run", "scalesim_lenet.csv", "--epochs", "2"], "--epochs: does not apply to a topology CSV"),
-    (["reproduce", "dst-tables", "--seeds", "0"], "--seeds: applies to crossbar-table1 and binary-crossbar only"),
+    (["reproduce", "dst-tables", "--seeds", "0"], "--seeds: applies to every table and figure but gxnor-table2 and dst-tables"),
     (["reproduce", "binary-crossbar", "--seeds", ","], "--seeds: give integers >= 0"),
     (["reproduce", "binary-crossbar", "--seeds", "1,1"], "--seeds: each seed once"),
     (["reproduce", "gxnor-table2", "--seed", "-3"], "--seed: must be an integer >= 0"),

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["TABLES", "parse_seeds", "reproduce"]
+__all__ = ["TABLES", "FIGURE_NAMES", "parse_seeds", "reproduce"]
 
-TABLES = ("gxnor-table2", "dst-tables", "crossbar-table1", "binary-crossbar")
+# [DST] / [GXNOR] parameter figures as sweeps (neurosim.explore.figures; names listed here so the CLI's check of a
+# name imports nothing heavy)
+FIGURE_SEEDS = "0"  # a figure's default: one run per point, as the papers' figures show
+FIGURE_NAMES = ("dst-fig6", "dst-fig7", "gxnor-fig8", "gxnor-fig9", "gxnor-fig10", "gxnor-fig13")
+
+TABLES = ("gxnor-table2", "dst-tables", "crossbar-table1", "binary-crossbar", "binact-fig6", "binact-fig7",
+          *FIGURE_NAMES)
 
 
 # the files each table writes into --out
 FILES = {"gxnor-table2": ("gxnor_table2.csv", "gxnor_table2.json"), "dst-tables": ("dst_tables.csv", "dst_tables.json"),
          "crossbar-table1": ("crossbar_table1.csv", "crossbar_table1.json"),
-         "binary-crossbar": ("binary_crossbar_tables.csv", "binary_crossbar_tables.json")}
+         "binary-crossbar": ("binary_crossbar_tables.csv", "binary_crossbar_tables.json"),
+         **{f"binact-fig{i}": tuple(f"binact_fig{i}.{e}" for e in ("csv", "json", "txt", "png", "svg"))
+            for i in (6, 7)},
+         **{n: tuple(f"{n.replace('-', '_')}.{e}" for e in ("csv", "json", "txt", "png", "svg")) for n in FIGURE_NAMES}}
 TRAINED_FILES = ("gxnor_table2_trained.csv", "gxnor_table2_trained.json")
 
 
@@ -43,9 +52,11 @@ def _claim(out: Path, files: tuple[str, ...], force: bool) -> None:
                          f"them, or choose another --out")
 
 
-def reproduce(table: str, out: Path, data_dir: str | None = None, seeds: str = "0,1,2", epochs: int | None = None,
-              trained: bool = False, workload: str = "mnist_mlp", seed: int = 0, force: bool = False) -> list[str]:
-    """Reproduce ``table`` into ``out``; the lines to print. A folder this call created is removed again if the
+def reproduce(table: str, out: Path, data_dir: str | None = None, seeds: str | None = None, epochs: int | None = None,
+              trained: bool = False, workload: str = "mnist_mlp", seed: int = 0, force: bool = False,
+              workers: int | None = None) -> list[str]:
+    """Reproduce ``table`` into ``out``; the lines to print (``seeds``: default 0,1,2 for the tables, 0 for the
+    figures; ``workers``: a figure's local sweep workers). A folder this call created is removed again if the
     reproduction fails before writing anything."""
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}; allowed: {', '.join(TABLES)}")
@@ -53,11 +64,17 @@ def reproduce(table: str, out: Path, data_dir: str | None = None, seeds: str = "
         raise ValueError(f"--epochs: must be an integer >= 1 (got {epochs})")
     if seed < 0:
         raise ValueError(f"--seed: must be an integer >= 0 (got {seed})")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise ValueError(f"--workers: must be an integer >= 0 (got {workers!r})")
     out = Path(out)
     _claim(out, FILES[table] + (TRAINED_FILES if trained else ()), force)
     fresh = not out.exists()
     try:
-        return _reproduce(table, out, data_dir, seeds, epochs, trained, workload, seed, force)
+        if table in FIGURE_NAMES:
+            from .figures import run_figure
+
+            return run_figure(table, out, data_dir, epochs, parse_seeds(seeds or FIGURE_SEEDS), workers)
+        return _reproduce(table, out, data_dir, seeds or "0,1,2", epochs, trained, workload, seed, force)
     except BaseException:
         if fresh and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
@@ -80,6 +97,12 @@ def _reproduce(table: str, out: Path, data_dir: str | None, seeds: str, epochs: 
         return [f"[BinAct] Tables 1-2 (Wan & Li: binary activations on crossbars) "
                 f"-> {out / 'binary_crossbar_tables.csv'}",
                 print_tables(res)]
+    if table in ("binact-fig6", "binact-fig7"):
+        from .binact_figures import EPOCHS, print_figure, reproduce as reproduce_fig
+
+        res = reproduce_fig(table, out, data_dir, epochs=epochs or EPOCHS, seeds=parse_seeds(seeds))
+        return [f"{res['title']} -> {out / (table.replace('-', '_') + '.csv')} (plot: .png/.svg beside)",
+                print_figure(res)]
     if table == "dst-tables":
         from .dst_tables import print_table, reproduce as reproduce_dst
 
