@@ -316,21 +316,18 @@ def check_flags(args: argparse.Namespace) -> None:
         raise ValueError(f"{args.workload}: a topology CSV is simulated, not trained: use neurosim run "
                          f"{args.workload} --arch ARCH")
     if args.command == "run":
-        if str(args.workload).endswith(".onnx"):
-            refuse(_given(args, (*_TRAINING, "eval", "ideal_devices")),
-                   "does not apply to an ONNX model (inference of its own weights; it takes --arch, --batch, "
-                   "--data, --density, --seed, --out, --force)")
+        imported = {".onnx": ("an ONNX model", ("data",), "inference of its own weights; it takes --arch, --batch, "
+                              "--data, --density, --seed, --out, --force"),
+                    ".csv": ("a topology CSV", (), "random operands, inference only; it takes --arch, --batch, "
+                             "--density, --seed, --out, --force")}
+        suffix = Path(str(args.workload)).suffix
+        if suffix in imported:
+            what, allowed, takes = imported[suffix]
+            refuse(_given(args, tuple(n for n in (*_TRAINING, "eval", "ideal_devices", "data") if n not in allowed)),
+                   f"does not apply to {what} ({takes})")
             w_sets = [o.flag for o in args.sets if o.target == "workload"]
             if w_sets:
-                raise ValueError(f"{', '.join(w_sets)}: does not apply to an ONNX model (it has no workload keys; "
-                                 f"--set arch.* applies)")
-        elif str(args.workload).endswith(".csv"):
-            refuse(_given(args, (*_TRAINING, "eval", "ideal_devices", "data")),
-                   "does not apply to a topology CSV (random operands, inference only; it takes --arch, --batch, "
-                   "--density, --seed, --out, --force)")
-            w_sets = [o.flag for o in args.sets if o.target == "workload"]
-            if w_sets:
-                raise ValueError(f"{', '.join(w_sets)}: does not apply to a topology CSV (it has no workload keys; "
+                raise ValueError(f"{', '.join(w_sets)}: does not apply to {what} (it has no workload keys; "
                                  f"--set arch.* applies)")
         else:
             refuse(_given(args, _TOPOLOGY_ONLY), "applies to topology CSV workloads only")

@@ -49,6 +49,9 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
+WORKLOAD = "mnist_mlp"  # the workload every figure trains (its test range sets the noise tolerance)
+
+
 def tolerance(accuracy: float, n: int) -> float:
     """Two binomial standard errors of an accuracy measured on ``n`` test samples: smaller gaps are noise."""
     p = min(max(accuracy, 0.0), 1.0)
@@ -58,7 +61,6 @@ def tolerance(accuracy: float, n: int) -> float:
 def test_samples() -> int:
     """Test samples of the figures' workload (its dataset's test range)."""
     from ..schema.workload import load_workload
-    from .figures import WORKLOAD
 
     lo, hi = load_workload(WORKLOAD).dataset["test"]
     return int(hi - lo)

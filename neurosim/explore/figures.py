@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .figure_trends import RULES
+from .figure_trends import RULES, WORKLOAD
 
 __all__ = ["FIGURES", "Figure", "aggregate", "choose_arch", "default_workers", "figure_files", "figure_sweep",
            "plot_figure", "run_figure", "stem", "table_lines"]
 
-WORKLOAD = "mnist_mlp"
 ARCH_ORDER = ("gxnor", "dst_onchip")  # the narrowest array first: gated XNOR for ternary operands, else 32-bit MAC
 METRICS = ["accuracy.test", "resting_probability", "inference.energy_pj_per_sample", "inference.cycles",
            "inference.samples"]

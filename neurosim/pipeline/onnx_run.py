@@ -35,9 +35,8 @@ from ..hw.kinds import kind
 from ..hw.observer import HardwareObserver, OperandAlphabet
 from ..hw.weight_memory import WeightBits
 from ..onnx_import import OnnxLayer, OnnxModel, dst_states, read_onnx, ternary_twn
-from ..report.files import write_json
-from ..report.hardware import hardware_summary, write_hardware_report
-from .outputs import claim, publish
+from .outputs import claim
+from .topology import publish_inference
 
 __all__ = ["OperandRules", "graph_summary", "layer_infos", "model_inputs", "onnx_report", "simulate_onnx"]
 
@@ -244,12 +243,5 @@ def onnx_report(path: str | Path, arch: Architecture, out: str | Path, batch: in
                      "weight_bits": rules.w_bits, "activation_bits": rules.a_bits, "seed": seed,
                      "density": density},
         "weight_mapping": facts, "graph": graph_summary(model), "neurosim_version": __version__}
-    summary.update(hardware_summary(res, arch, seconds, None))
-
-    def write(folder: Path) -> None:
-        write_hardware_report(res, folder, summary)
-        write_json(folder / "summary.json", summary)
-
-    publish(out, write)
-    return summary
+    return publish_inference(out, res, arch, seconds, summary)
 

@@ -130,6 +130,12 @@ def topology_report(path: Path, arch: Architecture, out: Path, batch: int = 1, d
                "network": to_spec_string(layers), "layers": len(layers), "macs_per_sample": total_macs(layers),
                "batch": batch, "operands": {"kind": _operand_kind(arch), "density": density, "seed": seed},
                "neurosim_version": __version__}
+    return publish_inference(out, res, arch, seconds, summary)
+
+
+def publish_inference(out: Path, res: Any, arch: Architecture, seconds: float, summary: dict[str, Any]) -> dict:
+    """Add the hardware totals to ``summary`` and publish an inference-only report (summary.json, layers.csv, the
+    plots, report.html) into ``out`` as a unit; shared by the imported sources (topology CSVs, ONNX models)."""
     summary.update(hardware_summary(res, arch, seconds, None))
 
     def write(folder: Path) -> None:
