@@ -20,6 +20,22 @@ from ..events import MAC_KINDS, LayerInfo, OperandRecord
 from .arch import ArchError
 from .components import Component
 from .costs import CostResult, layer_costs
+from .costs.packed import packed
+
+# The packed operands of the record being observed, shared by every architecture that observes it (a sweep attaches
+# many to one training; packing depends only on the operands). The record itself is held, so a later record can
+# never be mistaken for it; the entry is replaced by the next record.
+_SHARED_PACKS: dict[str, Any] = {"rec": None, "packs": {}}
+
+
+def _shared_pack(rec: OperandRecord, key: tuple, build: Callable[[], Any]) -> Any:
+    """``build()`` once per observed record and key (product, outputs per tile, options), for all observers."""
+    if _SHARED_PACKS["rec"] is not rec:
+        _SHARED_PACKS["rec"], _SHARED_PACKS["packs"] = rec, {}
+    packs = _SHARED_PACKS["packs"]
+    if key not in packs:
+        packs[key] = build()
+    return packs[key]
 from .engine import Transaction
 from .joins import JOIN_KINDS, array_join
 from .mapping import GRADIENT_BITS, LayerMap, plan
@@ -177,7 +193,8 @@ class ArrayDatapath:
         array = self.array_for(rec.layer, product)
         a = array.attributes
         res = layer_costs(a.kind, a.policy, a.lanes, a.arrays, rec.x, rec.w, self._layer_dict(rec.layer),
-                          dy=rec.dy if product != "forward" else None, product=product, tile_outputs=tile_outputs)
+                          dy=rec.dy if product != "forward" else None, product=product, tile_outputs=tile_outputs,
+                          pack=lambda lp, o: _shared_pack(rec, (product, tile_outputs, o), lambda: packed(lp, o)))
         return res, array
 
     def _tile_cycles(self, res: CostResult, array: Component) -> list[int]:

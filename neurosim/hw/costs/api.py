@@ -1,6 +1,8 @@
 """The public cost functions: a layer product -> its packed operands -> per-policy closed forms and scans."""
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from ..kinds import ComputeKind
@@ -73,10 +75,13 @@ def _bits_costs(k: ComputeKind, policy: str, P: int, A: int, pk: _Packed, tile_o
 
 
 def _cost(k: ComputeKind, policy: str, lanes: int, arrays: int, lp: LayerProduct,
-          options: CostOptions | None) -> CostResult:
-    """Cost a resolved product on a checked unit."""
+          options: CostOptions | None, pack: Callable[[LayerProduct, CostOptions], _Packed] | None = None
+          ) -> CostResult:
+    """Cost a resolved product on a checked unit (``pack``: where the packed operands come from; default: packed
+    now)."""
     opts = DEFAULT_OPTIONS if options is None else options
-    return _bits_costs(k, policy, int(lanes), int(arrays), packed(lp, opts), lp.tile_outputs, opts)
+    pk = packed(lp, opts) if pack is None else pack(lp, opts)
+    return _bits_costs(k, policy, int(lanes), int(arrays), pk, lp.tile_outputs, opts)
 
 
 def product_costs(kind: str, policy: str, lanes: int, arrays: int, a: np.ndarray, b: np.ndarray,
@@ -92,7 +97,8 @@ def product_costs(kind: str, policy: str, lanes: int, arrays: int, a: np.ndarray
 
 def layer_costs(kind: str, policy: str, lanes: int, arrays: int, x: np.ndarray, w: np.ndarray | None,
                 layer: dict, *, dy: np.ndarray | None = None, product: str = "forward",
-                tile_outputs: int | None = None, options: CostOptions | None = None) -> CostResult:
+                tile_outputs: int | None = None, options: CostOptions | None = None,
+                pack: Callable[[LayerProduct, CostOptions], _Packed] | None = None) -> CostResult:
     """Actions and cycles of one product of a dense or conv layer on ``arrays`` arrays of ``lanes`` lanes.
 
     ``layer``: ``{"type": "dense"}`` or ``{"type": "conv", "kernel": k, "stride": s, "padding": p}``
@@ -101,8 +107,9 @@ def layer_costs(kind: str, policy: str, lanes: int, arrays: int, x: np.ndarray, 
     ``product``: ``forward`` (y = x w), ``dx`` (dX = dY W^T; conv: the transposed convolution, x gives only
     its shape) or ``dw`` (dW = X^T dY). ``tile_outputs``: outputs per tile; default one sample's outputs
     (forward, dx) or one row of dW. ``options``: which exact path to take where there are two
-    (:class:`CostOptions`; same results).
+    (:class:`CostOptions`; same results). ``pack``: a function (product, options) -> packed operands, for callers that
+    share the packing of the same operands between several units (it depends only on the operands).
     """
     k = check_unit(kind, policy, lanes, arrays)
     lp = layer_product(x, w, layer, dy=dy, product=product, tile_outputs=tile_outputs)
-    return _cost(k, policy, lanes, arrays, lp, options)
+    return _cost(k, policy, lanes, arrays, lp, options, pack)
