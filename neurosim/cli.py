@@ -470,7 +470,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--eval", metavar="MODEL.npz", help="evaluate a saved model on the test split instead of training")
     run.add_argument("--density", type=float,
                      help="topology CSV workloads (SCALE-Sim / NeuroSim): nonzero density of the random ternary "
-                          "operands (default 0.5)")
+                          "operands (default 0.5); ONNX models: seeded random inputs of this density instead of a "
+                          "dataset's images")
     run.add_argument("--ideal-devices", action="store_true",
                      help="crossbar architectures: train on ideal devices (by default the trained weights behave "
                           "like the architecture's devices: variation, stuck-at faults, write and read noise, levels)")

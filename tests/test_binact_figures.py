@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from neurosim.cli import main
 from neurosim.explore import binact_figures as bf
+from neurosim.testing.datasets import dataset_root
 
 REPO = Path(__file__).resolve().parents[1]
 DIGITS = {"name": "digits", "shuffle": True, "train": [0, 1300], "validation": [1300, 1500], "test": [1500, 1797]}
-DATA = Path(os.environ.get("NEUROSIM_DATA") or "/work/shared/datasets")
+DATA = dataset_root()
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ import pytest
 
 from neurosim import __version__, cli
 from neurosim.progress import Progress, activate, format_duration
+from neurosim.testing.datasets import dataset_root
 
 REPO = Path(__file__).resolve().parents[1]
 EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+)  loss \d+\.\d{3}  val acc \d+\.\d%  [\d,]+ samples/s  ETA \d+:\d\d:\d\d$")
@@ -202,7 +203,7 @@ def test_sweep_point_lines_carry_elapsed_and_eta():
                         lines[1])
 
 
-_MNIST = Path(__import__("os").environ.get("NEUROSIM_DATA") or "/work/shared/datasets")
+_MNIST = dataset_root()
 
 
 @pytest.mark.slow

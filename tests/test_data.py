@@ -6,7 +6,6 @@ import functools
 import gzip
 import hashlib
 import http.server
-import os
 import threading
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from neurosim import data
 from neurosim.data import DataError, fetch_dataset, load_dataset, load_idx_pair, read_idx, resolve_data_dir
+from neurosim.testing.datasets import dataset_root
 
 MNIST_T10K_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 IDX_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D, np.float64: 0x0E}
@@ -125,8 +125,7 @@ def test_load_idx_pair(tmp_path):
 # ---------------------------------------------------------------- real MNIST t10k
 
 def _shared_root() -> Path:
-    env = os.environ.get("NEUROSIM_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    return dataset_root()
 
 
 SHARED = _shared_root()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from neurosim.cli import main
 from neurosim.onnx_import import OnnxError, dst_states, read_onnx, ternary_twn
+from neurosim.testing.datasets import dataset_root
 
 
 # ---------------------------------------------------------------------------------------------- model builders
@@ -195,7 +195,7 @@ def test_skip_tensor_spilled_to_dram_when_the_buffer_is_small(tmp_path):
 
 @pytest.mark.slow
 def test_mnist_split_feeds_a_28x28_model(tmp_path):
-    data = Path(os.environ.get("NEUROSIM_DATA", "/work/shared/datasets"))
+    data = dataset_root()
     if not (data / "mnist" / "t10k-images-idx3-ubyte.gz").exists():
         pytest.skip("no MNIST test split here")
     out = tmp_path / "mnist"

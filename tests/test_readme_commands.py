@@ -4,7 +4,7 @@ The commands run in order, in a scratch folder that looks like the repository ro
 ``arch_configs/``, ``benchmarks/`` linked in), through the installed ``neurosim`` command, with small settings:
 ``--epochs N`` becomes ``--epochs 1``, ``workload.train.epochs=N`` becomes ``=1``, trainings that give no epochs get
 ``--epochs 1`` (sweeps ``--set workload.train.epochs=1``, ``reproduce binary-crossbar`` also ``--seeds 0``), and
-``DIR`` becomes the dataset folder (``NEUROSIM_DATA``, else ``/work/shared/datasets``). Left out, each with its
+``DIR`` becomes the dataset folder (``NEUROSIM_DATA``, else ``shared/datasets`` beside the repository). Left out, each with its
 reason: the install lines, downloads, Dask cluster commands, the test suite itself, and the long
 ``reproduce crossbar-table1`` (``NEUROSIM_README_LONG=1`` runs it too).
 """
@@ -19,10 +19,11 @@ import time
 from pathlib import Path
 
 import pytest
+from neurosim.testing.datasets import dataset_root
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
-DATA = Path(os.environ.get("NEUROSIM_DATA") or "/work/shared/datasets")
+DATA = dataset_root()
 LONG = bool(os.environ.get("NEUROSIM_README_LONG"))
 
 
